@@ -1,0 +1,30 @@
+// The verbs of the arrow CLI. Each registers its flags on construction and runs on demand.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace arrow::cli {
+
+class Commands {
+ public:
+  explicit Commands(CLI::App& app);
+  int Run();  // runs the selected verb, returns the process exit code
+
+ private:
+  std::function<int()> selected_;
+};
+
+// Verb set-up functions, one file each; they store the runner in `selected`.
+void AddBuild(CLI::App& app, std::function<int()>* selected);
+void AddInspect(CLI::App& app, std::function<int()>* selected);
+void AddRun(CLI::App& app, std::function<int()>* selected);
+
+// Where arrow-init lives: $ARROW_INIT, else next to this binary (or ../init in a build tree,
+// ../lib/arrow when installed).
+std::string FindInitBinary();
+
+std::string HumanSize(uint64_t bytes);
+
+}  // namespace arrow::cli

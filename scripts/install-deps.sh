@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything Arrow needs to build, test and boot images on Debian 12 (apt-get only).
+# Safe to re-run: packages already present are not fetched again.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config clang
+  # libraries (DESIGN.md "Dependencies")
+  libelf-dev libarchive-dev libzstd-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev
+  # booting and interop: qemu (TCG), Debian's kernel as the default image kernel, skopeo
+  qemu-system-x86 linux-image-amd64 skopeo
+  # tools the tests use, and the apps of the example recipes
+  cpio zstd file sqlite3 python3 curl perl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,45 @@
+# Shared helpers of the end-to-end tests: where the binaries are, a scratch directory removed on
+# exit, and check/summary functions. Each test script prints "N passed, M failed" and exits
+# non-zero when anything failed.
+set -euo pipefail
+
+BUILD_DIR=${1:?usage: $0 BUILD_DIR}
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ARROW="$BUILD_DIR/bin/arrow"
+ARROW_BUILD="$BUILD_DIR/bin/arrow-build"
+ARROW_RUN="$BUILD_DIR/bin/arrow-run"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+passed=0
+failed=0
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+# expect_contains WHAT FILE NEEDLE
+expect_contains() {
+  if grep -qF -- "$3" "$2"; then pass "$1"; else
+    fail "$1: '$3' not in output:"; sed 's/^/    | /' "$2" | tail -n 30
+  fi
+}
+
+# run_capture OUTFILE CMD...: runs CMD, stdout+stderr to OUTFILE, sets $status.
+run_capture() {
+  local out=$1; shift
+  set +e
+  "$@" >"$out" 2>&1 </dev/null
+  status=$?
+  set -e
+}
+
+summary() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
