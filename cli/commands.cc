@@ -23,7 +23,7 @@ std::string FindInitBinary() {
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
   fs::path dir = self.parent_path();
-  for (const fs::path& p : {dir / "arrow-init", dir / "../init/arrow-init", dir / "../lib/arrow/arrow-init"})
+  for (const fs::path& p : {dir / "arrow-init", dir / "../init/out/arrow-init", dir / "../lib/arrow/arrow-init"})
     if (fs::is_regular_file(p, ec)) return fs::weakly_canonical(p, ec).string();
   return (dir / "arrow-init").string();
 }

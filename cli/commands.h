@@ -21,7 +21,7 @@ void AddBuild(CLI::App& app, std::function<int()>* selected);
 void AddInspect(CLI::App& app, std::function<int()>* selected);
 void AddRun(CLI::App& app, std::function<int()>* selected);
 
-// Where arrow-init lives: $ARROW_INIT, else next to this binary (or ../init in a build tree,
+// Where arrow-init lives: $ARROW_INIT, else next to this binary (or ../init/out in a build tree,
 // ../lib/arrow when installed).
 std::string FindInitBinary();
 

@@ -62,8 +62,11 @@ const Blob* ArrowImage::FindLayer(const std::string& media_type) const {
   return nullptr;
 }
 
-Result<std::string> WriteArrow(const std::filesystem::path& out, const nlohmann::json& config,
-                               const std::vector<LayerInput>& layers, const WriteOptions& options) {
+namespace {
+
+Result<std::string> WriteArrowImpl(const std::filesystem::path& out, const nlohmann::json& config,
+                                   const std::vector<LayerInput>& layers,
+                                   const WriteOptions& options) {
   if (!config.is_object()) return Err(out.string(), ": the config must be a JSON object");
   std::map<std::string, Member> blobs;  // member name -> content, sorted
   auto add_json = [&](const std::string& text) {
@@ -127,6 +130,17 @@ Result<std::string> WriteArrow(const std::filesystem::path& out, const nlohmann:
   if (auto s = w.AddFile("oci-layout", layout.dump()); !s.ok()) return fail(s);
   if (auto s = w.Finish(); !s.ok()) return fail(s);
   return manifest_digest;
+}
+
+}  // namespace
+
+Result<std::string> WriteArrow(const std::filesystem::path& out, const nlohmann::json& config,
+                               const std::vector<LayerInput>& layers, const WriteOptions& options) {
+  try {
+    return WriteArrowImpl(out, config, layers, options);
+  } catch (const nlohmann::json::exception& e) {  // dump() of invalid UTF-8, for one
+    return Err(out.string(), ": cannot serialize JSON: ", e.what());
+  }
 }
 
 }  // namespace arrow::packer

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/sha256.h"
+#include "packer/archive_error.h"
 #include "packer/arrow_file.h"
 #include "packer/oci.h"
 
@@ -49,9 +50,8 @@ Result<std::map<std::string, std::string>> ReadMembers(archive* a, const ReadLim
     int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) {
-      const char* m = archive_error_string(a);
       return Err("bad tar header after ", std::to_string(seen.size()), " members: ",
-                 m ? m : "unreadable");
+                 ArchiveError(a));
     }
     const char* raw = archive_entry_pathname(e);
     if (raw == nullptr) return Err("tar member without a name");
@@ -66,11 +66,14 @@ Result<std::map<std::string, std::string>> ReadMembers(archive* a, const ReadLim
     if (size < 0 || static_cast<uint64_t>(size) > limits.max_member_bytes)
       return Err("member '", raw, "': size ", std::to_string(size), " exceeds the limit of ",
                  std::to_string(limits.max_member_bytes), " bytes");
+    // Only layout files and blobs are kept; anything else is skipped unread.
+    if (*name != "oci-layout" && *name != "index.json" && name->compare(0, 13, "blobs/sha256/") != 0)
+      continue;
     std::string data;
     std::string buf(1 << 16, '\0');
     for (;;) {
       la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-      if (n < 0) return Err("member '", raw, "': ", archive_error_string(a));
+      if (n < 0) return Err("member '", raw, "': ", ArchiveError(a));
       if (n == 0) break;
       if (data.size() + static_cast<size_t>(n) > static_cast<uint64_t>(size))
         return Err("member '", raw, "': more data than its header declares");
@@ -232,7 +235,7 @@ Result<ArrowImage> ReadArrowMemory(const std::string& bytes, const ReadLimits& l
   auto a = NewTarReader();
   if (!a) return Err("<memory>: out of memory");
   if (archive_read_open_memory(a.get(), bytes.data(), bytes.size()) != ARCHIVE_OK)
-    return Err("<memory>: not a tar archive: ", archive_error_string(a.get()));
+    return Err("<memory>: not a tar archive: ", ArchiveError(a.get()));
   auto r = ReadOpened(a.get(), limits);
   if (!r.ok()) return Err("<memory>: ", r.message());
   return r;
@@ -242,7 +245,7 @@ Result<ArrowImage> ReadArrow(const std::filesystem::path& path, const ReadLimits
   auto a = NewTarReader();
   if (!a) return Err(path.string(), ": out of memory");
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
-    return Err(path.string(), ": cannot open: ", archive_error_string(a.get()));
+    return Err(path.string(), ": cannot open: ", ArchiveError(a.get()));
   auto r = ReadOpened(a.get(), limits);
   if (!r.ok()) return Err(path.string(), ": ", r.message());
   return r;

@@ -116,6 +116,7 @@ Result<std::vector<PlannedEntry>> PlanCpio(std::vector<CpioEntry> entries) {
       PlannedEntry& first = out[it->second];
       p.ino = first.ino;
       p.size = first.size;
+      p.entry.mode = first.entry.mode;  // one inode has one mode
       first.nlink++;
     }
   }

@@ -2,7 +2,11 @@
 // streamed through zstd (zstd_writer.h) into a temp file that is renamed into place on success.
 //
 // Hardlinks go through libarchive's link resolver with the new-cpio strategy: every member of a
-// set is written with size 0 except the last, which carries the data once.
+// set is written with size 0 except the last, which carries the data once. The resolver holds a
+// set's members back until its last member arrives, so those members sit together at the last
+// one's position: still deterministic, and still after their parent directories. The kernel
+// (init/initramfs.c maybe_link) links each later member to the first and fills in the data.
+#include "packer/archive_error.h"
 #include "packer/initramfs.h"
 
 #include <archive.h>
@@ -70,6 +74,7 @@ EntryPtr MakeEntry(const PlannedEntry& p, int64_t mtime) {
     case CpioEntry::Type::kSymlink:
       archive_entry_set_filetype(e.get(), AE_IFLNK);
       archive_entry_set_symlink(e.get(), c.link_target.c_str());
+      archive_entry_set_size(e.get(), 0);  // newc stores the target as the body itself
       perm = 0777;  // Linux ignores symlink permissions and always reports 0777
       break;
     case CpioEntry::Type::kCharDevice:
@@ -137,8 +142,7 @@ class CpioWriter {
 
   Status Fail(const PlannedEntry& p, const char* what) {
     if (!sink_.status.ok()) return Err("initramfs entry '", p.entry.path, "': ", sink_.status.message());
-    const char* msg = archive_error_string(a_);
-    return Err("initramfs entry '", p.entry.path, "': ", what, ": ", msg ? msg : "libarchive error");
+    return Err("initramfs entry '", p.entry.path, "': ", what, ": ", ArchiveError(a_));
   }
 
   archive* a_;
@@ -169,7 +173,7 @@ Result<PackStats> WriteInitramfs(std::vector<CpioEntry> entries, const std::file
       archive_write_add_filter_none(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
       archive_write_open2(a.get(), &sink, nullptr, WriteCallback, nullptr, nullptr) != ARCHIVE_OK)
-    return Err(out.string(), ": cannot start cpio archive: ", archive_error_string(a.get()));
+    return Err(out.string(), ": cannot start cpio archive: ", ArchiveError(a.get()));
 
   CpioWriter writer(a.get(), *plan, sink);
   for (const PlannedEntry& p : *plan) {
@@ -198,7 +202,7 @@ Result<PackStats> WriteInitramfs(std::vector<CpioEntry> entries, const std::file
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
     if (!sink.status.ok()) return sink.status.error();
-    return Err(out.string(), ": cannot finish cpio archive: ", archive_error_string(a.get()));
+    return Err(out.string(), ": cannot finish cpio archive: ", ArchiveError(a.get()));
   }
   if (!sink.status.ok()) return sink.status.error();
   PackStats stats;

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/file_util.h"
+#include "packer/archive_error.h"
 #include "packer/initramfs.h"
 
 namespace arrow::packer {
@@ -68,7 +69,7 @@ Result<std::vector<CpioEntry>> ParseCpio(const std::string& cpio) {
   archive_read_support_format_cpio(a.get());
   archive_read_support_filter_none(a.get());
   if (archive_read_open_memory(a.get(), cpio.data(), cpio.size()) != ARCHIVE_OK)
-    return Err("not a cpio archive: ", archive_error_string(a.get()));
+    return Err("not a cpio archive: ", ArchiveError(a.get()));
   std::vector<CpioEntry> out;
   for (;;) {
     archive_entry* e = nullptr;
@@ -78,7 +79,7 @@ Result<std::vector<CpioEntry>> ParseCpio(const std::string& cpio) {
     std::string where = "cpio entry " + std::to_string(out.size()) +
                         (name ? " '" + std::string(name) + "'" : std::string());
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-      return Err(where, ": ", archive_error_string(a.get()) ? archive_error_string(a.get()) : "bad header");
+      return Err(where, ": ", ArchiveError(a.get()));
     if (name == nullptr) return Err(where, ": entry has no name");
     CpioEntry c;
     c.path = name;
@@ -110,7 +111,7 @@ Result<std::vector<CpioEntry>> ParseCpio(const std::string& cpio) {
       size_t got = 0;
       while (got < c.data.size()) {
         la_ssize_t n = archive_read_data(a.get(), c.data.data() + got, c.data.size() - got);
-        if (n < 0) return Err(where, ": ", archive_error_string(a.get()));
+        if (n < 0) return Err(where, ": ", ArchiveError(a.get()));
         if (n == 0) return Err(where, ": truncated data");
         got += static_cast<size_t>(n);
       }

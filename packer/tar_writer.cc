@@ -1,4 +1,5 @@
 // Reproducible ustar writing (see tar_writer.h).
+#include "packer/archive_error.h"
 #include "packer/tar_writer.h"
 
 #include <archive.h>
@@ -24,7 +25,7 @@ Result<std::unique_ptr<TarWriter>> TarWriter::Create(const std::filesystem::path
       archive_write_add_filter_none(w->a_) != ARCHIVE_OK ||
       archive_write_open2(w->a_, w.get(), nullptr, &TarWriter::WriteCallback, nullptr, nullptr) !=
           ARCHIVE_OK)
-    return Err(dest.string(), ": cannot start tar archive: ", archive_error_string(w->a_));
+    return Err(dest.string(), ": cannot start tar archive: ", ArchiveError(w->a_));
   return w;
 }
 
@@ -55,7 +56,7 @@ Status TarWriter::Header(const std::string& name, bool dir, uint64_t size) {
   archive_entry_free(e);
   if (r != ARCHIVE_OK) {
     if (!io_status_.ok()) return Err("tar member ", name, ": ", io_status_.message());
-    return Err("tar member ", name, ": ", archive_error_string(a_));
+    return Err("tar member ", name, ": ", ArchiveError(a_));
   }
   return Ok{};
 }
@@ -65,7 +66,7 @@ Status TarWriter::Data(const std::string& name, const char* p, size_t n) {
     la_ssize_t w = archive_write_data(a_, p, n);
     if (w <= 0) {
       if (!io_status_.ok()) return Err("tar member ", name, ": ", io_status_.message());
-      return Err("tar member ", name, ": ", archive_error_string(a_));
+      return Err("tar member ", name, ": ", ArchiveError(a_));
     }
     p += w;
     n -= static_cast<size_t>(w);
@@ -116,7 +117,7 @@ Status TarWriter::Finish() {
   int r = archive_write_close(a_);
   if (r != ARCHIVE_OK) {
     if (!io_status_.ok()) return io_status_;
-    return Err(file_.temp_path().string(), ": cannot finish tar: ", archive_error_string(a_));
+    return Err(file_.temp_path().string(), ": cannot finish tar: ", ArchiveError(a_));
   }
   if (!io_status_.ok()) return io_status_;
   return file_.Commit();

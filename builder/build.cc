@@ -1,0 +1,298 @@
+// BuildArrow: ties the recipe, the dependency closure, the packer and the .arrow writer together.
+//
+// The image layout it produces (the guest contract of DESIGN.md): the traced files at their own
+// paths, /init (arrow-init), /dev/console, empty mount points, and /.arrow/{argv,env,workdir}
+// which arrow-init reads. Reproducible: nothing host-specific (paths, times, users) reaches
+// the output; all times come from options.mtime.
+#include "builder/build.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "builder/closure.h"
+#include "builder/elf.h"
+#include "builder/kernel_image.h"
+#include "common/file_util.h"
+#include "common/sha256.h"
+#include "packer/arrow_file.h"
+#include "packer/initramfs.h"
+
+namespace arrow::builder {
+namespace fs = std::filesystem;
+using packer::CpioEntry;
+
+namespace {
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::vector<std::string> SplitPathList(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ':' || c == ';') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string NulJoin(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out.append(s).push_back('\0');
+  return out;
+}
+
+// The environment the app gets: the recipe's, with PATH and HOME defaulted like a container.
+std::map<std::string, std::string> AppEnv(const Recipe& r) {
+  auto env = r.app.env;
+  env.emplace("PATH", kDefaultPath);
+  env.emplace("HOME", "/");
+  return env;
+}
+
+fs::path RecipeRelative(const Recipe& r, const std::string& p) {
+  fs::path path(p);
+  if (path.is_absolute()) return path;
+  return r.file.parent_path() / path;
+}
+
+Result<fs::path> ChooseKernel(const Recipe& r, const BuildOptions& o) {
+  if (!o.kernel_override.empty()) return o.kernel_override;
+  if (!r.kernel.image.empty()) return RecipeRelative(r, r.kernel.image);
+  if (fs::exists("/vmlinuz")) return fs::path("/vmlinuz");
+  return Err(r.file.string(), ": no kernel: set [kernel] image = \"/boot/vmlinuz-...\" in the recipe "
+             "or pass --kernel PATH (Debian: apt-get install linux-image-amd64)");
+}
+
+// Paths Arrow itself owns inside the image; the app may not ship its own.
+bool Reserved(const std::string& guest) {
+  return guest == "/init" || guest == "/.arrow" || guest.rfind("/.arrow/", 0) == 0 ||
+         guest == "/dev/console";
+}
+
+Result<std::vector<CpioEntry>> EntriesFromClosure(const Closure& closure,
+                                                  std::vector<PackedFile>* files) {
+  std::vector<CpioEntry> entries;
+  for (const auto& [path, node] : closure.nodes()) {
+    if (path == "/") continue;
+    if (Reserved(path)) return Err(path, ": this path is reserved for Arrow's init inside the image");
+    CpioEntry e;
+    e.path = path.substr(1);
+    PackedFile pf{path, "", 0, node.reason, ""};
+    struct stat st {};
+    if (lstat(node.source.c_str(), &st) != 0 && node.kind != NodeKind::kSymlink)
+      return Err(node.source, ": cannot stat: ", std::strerror(errno));
+    switch (node.kind) {
+      case NodeKind::kFile:
+        e.type = CpioEntry::Type::kFile;
+        e.source = node.source;
+        e.mode = st.st_mode & 07777;
+        pf.type = "file";
+        pf.size = static_cast<uint64_t>(st.st_size);
+        break;
+      case NodeKind::kSymlink:
+        e.type = CpioEntry::Type::kSymlink;
+        e.link_target = node.link_target;
+        e.mode = 0777;
+        pf.type = "symlink";
+        pf.target = node.link_target;
+        break;
+      case NodeKind::kDirectory:
+        e.type = CpioEntry::Type::kDirectory;
+        e.mode = st.st_mode & 07777;
+        pf.type = "dir";
+        break;
+    }
+    entries.push_back(std::move(e));
+    files->push_back(std::move(pf));
+  }
+  return entries;
+}
+
+void AddGenerated(std::vector<CpioEntry>* entries, std::vector<PackedFile>* files,
+                  const std::string& path, std::string data, const std::string& reason) {
+  CpioEntry e;
+  e.path = path.substr(1);
+  e.type = CpioEntry::Type::kFile;
+  e.mode = 0644;
+  files->push_back({path, "file", data.size(), reason, ""});
+  e.data = std::move(data);
+  entries->push_back(std::move(e));
+}
+
+void AddDir(std::vector<CpioEntry>* entries, std::vector<PackedFile>* files, const std::string& path,
+            uint32_t mode, const std::string& reason) {
+  for (const auto& e : *entries)
+    if (e.path == path.substr(1)) return;
+  CpioEntry e;
+  e.path = path.substr(1);
+  e.type = CpioEntry::Type::kDirectory;
+  e.mode = mode;
+  entries->push_back(std::move(e));
+  files->push_back({path, "dir", 0, reason, ""});
+}
+
+Status CheckInit(const fs::path& init) {
+  if (init.empty() || !fs::is_regular_file(init))
+    return Err("arrow-init not found at '", init.string(),
+               "' (set ARROW_INIT or keep arrow-init next to the arrow binary)");
+  auto info = ReadElf(init);
+  if (!info) return Err("arrow-init: ", info.message());
+  if (!info->interpreter.empty() || !info->needed.empty())
+    return Err(init.string(), ": arrow-init must be a static executable");
+  return Ok{};
+}
+
+}  // namespace
+
+nlohmann::json FilesToJson(const std::vector<PackedFile>& files) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& f : files) {
+    nlohmann::json j = {{"path", f.path}, {"type", f.type}, {"size", f.size}, {"reason", f.reason}};
+    if (!f.target.empty()) j["target"] = f.target;
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+std::vector<PackedFile> FilesFromJson(const nlohmann::json& j) {
+  std::vector<PackedFile> out;
+  if (!j.is_array()) return out;
+  for (const auto& f : j) {
+    if (!f.is_object()) continue;
+    PackedFile pf;
+    pf.path = f.value("path", "");
+    pf.type = f.value("type", "");
+    pf.size = f.value("size", uint64_t{0});
+    pf.reason = f.value("reason", "");
+    pf.target = f.value("target", "");
+    out.push_back(std::move(pf));
+  }
+  return out;
+}
+
+Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
+  // Kernel first: a wrong path is the cheapest error to report.
+  auto kernel_path = ChooseKernel(r, o);
+  if (!kernel_path) return kernel_path.error();
+  auto kinfo = ReadKernelImage(*kernel_path);
+  if (!kinfo) return kinfo.error();
+  ARROW_TRY(CheckInit(o.init_binary));
+
+  const auto env = AppEnv(r);
+  ClosureOptions co;
+  co.root = o.sysroot;
+  if (auto it = r.app.env.find("LD_LIBRARY_PATH"); it != r.app.env.end())
+    co.ld_library_path = SplitPathList(it->second);
+  co.path = SplitPathList(env.at("PATH"));
+  co.rule_nss = r.rules.nss;
+  co.rule_libgcc_s = r.rules.libgcc_s;
+  co.rule_gconv = r.rules.gconv;
+  co.exclude = r.files.exclude;
+
+  Closure closure(co);
+  if (auto it = r.files.map.find(r.app.exec); it != r.files.map.end())
+    closure.AddMapped(r.app.exec, RecipeRelative(r, it->second), "entrypoint ([files] map)");
+  else
+    closure.Add(r.app.exec, "entrypoint");
+  for (const auto& p : r.files.include) closure.Add(p, "[files] include");
+  for (const auto& [guest, host] : r.files.map)
+    if (guest != r.app.exec) closure.AddMapped(guest, RecipeRelative(r, host), "[files] map");
+  ARROW_TRY(closure.Finish());
+
+  BuildReport report;
+  auto entries = EntriesFromClosure(closure, &report.files);
+  if (!entries) return entries.error();
+
+  // What Arrow adds: PID 1, the console node, mount points and the init's configuration.
+  CpioEntry init;
+  init.path = "init";
+  init.source = o.init_binary.string();
+  init.mode = 0755;
+  entries->push_back(init);
+  report.files.push_back({"/init", "file", fs::file_size(o.init_binary), "arrow-init (PID 1)", ""});
+  AddDir(&*entries, &report.files, "/dev", 0755, "mount point (devtmpfs)");
+  CpioEntry console;
+  console.path = "dev/console";
+  console.type = CpioEntry::Type::kCharDevice;
+  console.mode = 0600;
+  console.rdev_major = 5;
+  console.rdev_minor = 1;
+  entries->push_back(console);
+  report.files.push_back({"/dev/console", "char", 0, "console for PID 1 (kernel opens it)", ""});
+  AddDir(&*entries, &report.files, "/proc", 0555, "mount point (proc)");
+  AddDir(&*entries, &report.files, "/sys", 0555, "mount point (sysfs)");
+  AddDir(&*entries, &report.files, "/tmp", 01777, "mount point (tmpfs)");
+  AddDir(&*entries, &report.files, "/run", 0755, "mount point (tmpfs)");
+  std::vector<std::string> argv{r.app.exec};
+  argv.insert(argv.end(), r.app.args.begin(), r.app.args.end());
+  std::vector<std::string> envv;
+  for (const auto& [k, v] : env) envv.push_back(k + "=" + v);
+  AddGenerated(&*entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
+  AddGenerated(&*entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
+  AddGenerated(&*entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  std::sort(report.files.begin(), report.files.end(),
+            [](const PackedFile& a, const PackedFile& b) { return a.path < b.path; });
+  for (const auto& f : report.files) report.file_bytes += f.size;
+
+  auto tmp = TempDir::Create("arrow-build");
+  if (!tmp) return tmp.error();
+  const fs::path initramfs = tmp->path() / "initramfs.cpio.zst";
+  packer::PackOptions po;
+  po.zstd_level = o.zstd_level;
+  po.threads = o.threads;
+  po.mtime = o.mtime;
+  auto stats = packer::WriteInitramfs(std::move(*entries), initramfs, po);
+  if (!stats) return stats.error();
+  report.initramfs_bytes = stats->compressed_bytes;
+  report.cpio_bytes = stats->cpio_bytes;
+
+  auto kernel_hex = Sha256FileHex(*kernel_path);
+  if (!kernel_hex) return kernel_hex.error();
+  report.kernel_bytes = fs::file_size(*kernel_path);
+  report.kernel_version = kinfo->version;
+  std::string cmdline = kDefaultCmdline;
+  if (!r.kernel.cmdline.empty()) cmdline += " " + r.kernel.cmdline;
+
+  nlohmann::json config = {
+      {"name", r.name},
+      {"version", r.version},
+      {"architecture", "amd64"},
+      {"os", "linux"},
+      {"entrypoint", argv},
+      {"env", envv},
+      {"workdir", r.app.workdir},
+      {"kernel",
+       {{"version", kinfo->version},
+        {"release", kinfo->version_full},
+        {"digest", "sha256:" + *kernel_hex},
+        {"config_digest", nullptr},
+        {"cmdline", cmdline}}},
+      {"vm", {{"memory", r.vm.memory}, {"cpus", r.vm.cpus}}},
+      {"builder", {{"name", "arrow"}, {"version", ARROW_VERSION}}},
+      {"recipe_digest", r.text_digest},
+      {"initramfs", {{"file_bytes", report.file_bytes}, {"cpio_bytes", report.cpio_bytes}}},
+      {"files", FilesToJson(report.files)},
+  };
+  packer::WriteOptions wo;
+  wo.mtime = o.mtime;
+  wo.ref_name = r.version;
+  auto digest = packer::WriteArrow(
+      o.output, config,
+      {{packer::kKernelMediaType, *kernel_path, "vmlinuz"},
+       {packer::kInitramfsMediaType, initramfs, "initramfs.cpio.zst"}},
+      wo);
+  if (!digest) return digest.error();
+  report.manifest_digest = *digest;
+  report.arrow_bytes = fs::file_size(o.output);
+  return report;
+}
+
+}  // namespace arrow::builder

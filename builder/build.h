@@ -1,0 +1,58 @@
+// The build pipeline: recipe -> dependency closure -> initramfs -> .arrow.
+//
+// BuildArrow is what `arrow-build` runs. It gathers every problem it can before failing (all
+// missing libraries at once), writes nothing unless everything succeeded, and returns a report
+// the CLI prints: each packed file with its size and the reason it is there, and the totals.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "builder/recipe.h"
+#include "common/result.h"
+
+namespace arrow::builder {
+
+struct BuildOptions {
+  std::filesystem::path output;               // the .arrow to write
+  std::filesystem::path sysroot = "/";        // build root
+  std::filesystem::path init_binary;          // arrow-init to install as /init
+  std::filesystem::path kernel_override;      // --kernel; else recipe, else <host>/vmlinuz
+  int zstd_level = 19;
+  int threads = 0;
+  int64_t mtime = 0;                          // SOURCE_DATE_EPOCH or 0
+};
+
+struct PackedFile {
+  std::string path;
+  std::string type;     // "file", "symlink", "dir", "char"
+  uint64_t size = 0;
+  std::string reason;
+  std::string target;   // symlinks
+};
+
+struct BuildReport {
+  std::vector<PackedFile> files;
+  uint64_t file_bytes = 0;        // sum of packed file sizes
+  uint64_t initramfs_bytes = 0;   // compressed
+  uint64_t cpio_bytes = 0;        // uncompressed archive
+  uint64_t kernel_bytes = 0;
+  uint64_t arrow_bytes = 0;
+  std::string kernel_version;
+  std::string manifest_digest;
+};
+
+// Kernel command line every arrow boots with, before the recipe's own additions.
+inline constexpr char kDefaultCmdline[] = "console=ttyS0 quiet panic=-1 reboot=t";
+
+Result<BuildReport> BuildArrow(const Recipe& recipe, const BuildOptions& options);
+
+// The file list as it is recorded in the config blob, and back (for `arrow inspect`).
+nlohmann::json FilesToJson(const std::vector<PackedFile>& files);
+std::vector<PackedFile> FilesFromJson(const nlohmann::json& j);
+
+}  // namespace arrow::builder

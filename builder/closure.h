@@ -1,0 +1,87 @@
+// Loader-exact dependency closure: the set of files glibc's ld.so would load for a program,
+// computed without running it, plus every symlink met on the way.
+//
+// Everything happens inside a build root (host "/" by default, or --sysroot DIR): all lookups,
+// ld.so.cache, ld.so.conf and symlink targets are read relative to that root, and every path in
+// the result is a guest path (absolute, as the app will see it). The rules follow glibc's
+// elf/dl-load.c: DT_RPATH of the loading object and its loaders (unless DT_RUNPATH is present),
+// LD_LIBRARY_PATH, DT_RUNPATH (direct deps only), ld.so.cache (with glibc-hwcaps), default dirs;
+// $ORIGIN/$LIB/$PLATFORM; candidates of the wrong class/machine are skipped as ld.so skips them.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace arrow::builder {
+
+enum class NodeKind { kFile, kSymlink, kDirectory };
+
+// One object the image must contain.
+struct Node {
+  std::string path;         // guest path, absolute, normalized ("/usr/lib/x86_64-linux-gnu/libc.so.6")
+  NodeKind kind = NodeKind::kFile;
+  std::string source;       // host path the content comes from (root + path unless mapped)
+  std::string link_target;  // kSymlink: the link text as stored (readlink)
+  std::string reason;       // why it is in the image, e.g. "entrypoint", "DT_NEEDED of /usr/bin/curl",
+                            // "interpreter of /usr/bin/curl", "symlink to /usr/lib/...", "[files]",
+                            // "rule: nss (nsswitch.conf: files)", "#! interpreter of /usr/bin/foo"
+};
+
+struct ClosureOptions {
+  std::filesystem::path root = "/";         // build root
+  std::vector<std::string> ld_library_path;  // from the recipe env (already split on ':' and ';')
+  std::vector<std::string> path = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
+                                   "/sbin", "/bin"};  // for "#!/usr/bin/env NAME"
+  std::string platform = "x86_64";           // $PLATFORM
+  bool rule_nss = true;       // glibc NSS modules named in <root>/etc/nsswitch.conf (+ the file)
+  bool rule_libgcc_s = true;  // libgcc_s.so.1, dlopen()ed by glibc for pthread_cancel/backtrace
+  bool rule_gconv = false;    // glibc iconv modules (gconv-modules + *.so), large: opt-in
+  std::vector<std::string> exclude;  // fnmatch(3) patterns on guest paths, for AddTree
+};
+
+class Closure {
+ public:
+  explicit Closure(ClosureOptions options);
+  ~Closure();
+  Closure(const Closure&) = delete;
+  Closure& operator=(const Closure&) = delete;
+
+  // Adds the object at guest path `path` (looked up in the root), following symlinks (each link
+  // becomes a kSymlink node, parents included, e.g. /lib -> usr/lib) and tracing it if it is an
+  // ELF or a "#!" script. Directories are added as a whole (see AddTree).
+  void Add(const std::string& path, const std::string& reason);
+  // Adds a directory tree recursively (files, symlinks, empty dirs), skipping `exclude` matches;
+  // every ELF inside is traced.
+  void AddTree(const std::string& path, const std::string& reason);
+  // Adds a host file at a guest path it does not have in the root ([files] map); it is traced,
+  // with its dependencies looked up in the root.
+  void AddMapped(const std::string& guest_path, const std::filesystem::path& host_path,
+                 const std::string& reason);
+
+  // Applies the rules, then reports problems: every missing library (with who needs it), a
+  // missing entrypoint, a non-ELF where an ELF was required... all in one error, one per line.
+  Status Finish();
+
+  // All nodes by guest path (parents of files are implied, not listed unless added).
+  const std::map<std::string, Node>& nodes() const;
+
+  // For the ldd comparison and `arrow inspect`: the libraries ld.so would load for the ELF at
+  // guest `path`, transitively, including the interpreter, as the paths the loader found them
+  // under (not real paths). Libraries it cannot find are returned in `missing`.
+  struct Resolution {
+    std::vector<std::string> loaded;
+    std::vector<std::string> missing;
+  };
+  Result<Resolution> Resolve(const std::string& path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace arrow::builder

@@ -1,0 +1,208 @@
+// ELF reader: the few facts glibc's ld.so uses to resolve dependencies, read with libelf.
+//
+// The dynamic table is found the way the loader finds it, through PT_DYNAMIC (not the section
+// headers, which ld.so never reads and strip tools may drop). DT_STRTAB is a virtual address, so
+// it is translated to a file offset through the PT_LOAD segments. Every offset read from the file
+// is checked against the file size with overflow-safe arithmetic before use: truncated or hostile
+// files give an error naming the path, never a crash (builder/elf_fuzz.cc exercises this).
+#include "builder/elf.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+namespace arrow::builder {
+namespace {
+
+std::string ElfMsg() {
+  const char* m = elf_errmsg(-1);
+  return m ? m : "unknown libelf error";
+}
+
+void InitLibelf() {
+  static std::once_flag once;
+  std::call_once(once, [] { elf_version(EV_CURRENT); });
+}
+
+// [off, off+len) inside [0, size)? Overflow-safe.
+bool InBounds(uint64_t off, uint64_t len, uint64_t size) {
+  return off <= size && len <= size - off;
+}
+
+struct Load {
+  uint64_t vaddr, offset, filesz;
+};
+
+// Parses an opened Elf handle; `raw`/`size` is the file image used for bounds checks.
+Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
+  std::string n(name);
+  if (elf_kind(elf) != ELF_K_ELF) return Err(n, ": not an ELF file");
+  size_t size = 0;
+  const char* raw = elf_rawfile(elf, &size);
+  if (raw == nullptr) return Err(n, ": cannot read file image (", ElfMsg(), ")");
+  ElfInfo info;
+  int cls = gelf_getclass(elf);
+  if (cls != ELFCLASS32 && cls != ELFCLASS64) return Err(n, ": invalid ELF class (", ElfMsg(), ")");
+  info.elf_class = cls;
+  info.osabi = static_cast<uint8_t>(raw[EI_OSABI]);
+  GElf_Ehdr eh;
+  if (gelf_getehdr(elf, &eh) == nullptr) return Err(n, ": cannot read ELF header (", ElfMsg(), ")");
+  info.machine = eh.e_machine;
+  info.type = eh.e_type;
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0)
+    return Err(n, ": cannot read program header count (", ElfMsg(), ")");
+  // libelf quietly reports no program headers when the table lies past the end of the file.
+  if (eh.e_phnum != 0 && !InBounds(eh.e_phoff, uint64_t{eh.e_phnum} * eh.e_phentsize, size))
+    return Err(n, ": program headers beyond end of file");
+  std::vector<Load> loads;
+  std::optional<GElf_Phdr> dyn;
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr)
+      return Err(n, ": cannot read program header ", std::to_string(i), " (", ElfMsg(), ")");
+    if (ph.p_type == PT_LOAD) {
+      loads.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz});
+    } else if (ph.p_type == PT_DYNAMIC) {
+      if (!dyn) dyn = ph;
+    } else if (ph.p_type == PT_INTERP) {
+      if (!InBounds(ph.p_offset, ph.p_filesz, size) || ph.p_filesz == 0)
+        return Err(n, ": PT_INTERP beyond end of file");
+      const char* s = raw + ph.p_offset;
+      size_t len = strnlen(s, ph.p_filesz);
+      if (len == ph.p_filesz) return Err(n, ": PT_INTERP is not NUL-terminated");
+      info.interpreter.assign(s, len);
+    }
+  }
+  if (!dyn) return info;
+  info.has_dynamic = true;
+  if (!InBounds(dyn->p_offset, dyn->p_filesz, size))
+    return Err(n, ": PT_DYNAMIC beyond end of file");
+  Elf_Data* data =
+      elf_getdata_rawchunk(elf, static_cast<int64_t>(dyn->p_offset), dyn->p_filesz, ELF_T_DYN);
+  if (data == nullptr) return Err(n, ": cannot read dynamic table (", ElfMsg(), ")");
+  size_t entsize = gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
+  if (entsize == 0) return Err(n, ": cannot size dynamic entries (", ElfMsg(), ")");
+  size_t count = data->d_size / entsize;
+  std::optional<uint64_t> strtab, strsz, rpath, runpath, soname;
+  std::vector<uint64_t> needed;
+  for (size_t i = 0; i < count; ++i) {
+    GElf_Dyn d;
+    if (gelf_getdyn(data, static_cast<int>(i), &d) == nullptr)
+      return Err(n, ": cannot read dynamic entry ", std::to_string(i), " (", ElfMsg(), ")");
+    if (d.d_tag == DT_NULL) break;
+    switch (d.d_tag) {
+      case DT_STRTAB:
+        strtab = d.d_un.d_ptr;
+        break;
+      case DT_STRSZ:
+        strsz = d.d_un.d_val;
+        break;
+      case DT_NEEDED:
+        needed.push_back(d.d_un.d_val);
+        break;
+      case DT_RPATH:
+        rpath = d.d_un.d_val;
+        break;
+      case DT_RUNPATH:
+        runpath = d.d_un.d_val;
+        break;
+      case DT_SONAME:
+        soname = d.d_un.d_val;
+        break;
+      case DT_FLAGS_1:
+        info.flags_1 = d.d_un.d_val;
+        break;
+      default:
+        break;
+    }
+  }
+  if (needed.empty() && !rpath && !runpath && !soname) return info;
+  if (!strtab) return Err(n, ": dynamic table has strings but no DT_STRTAB");
+  // Translate the DT_STRTAB address to a file offset through the PT_LOAD that maps it.
+  const Load* seg = nullptr;
+  for (const Load& l : loads)
+    if (*strtab >= l.vaddr && *strtab - l.vaddr < l.filesz) {
+      seg = &l;
+      break;
+    }
+  if (seg == nullptr) return Err(n, ": DT_STRTAB address not mapped by any PT_LOAD");
+  uint64_t off = seg->offset + (*strtab - seg->vaddr);
+  uint64_t avail = seg->filesz - (*strtab - seg->vaddr);
+  if (off < seg->offset || off > size) return Err(n, ": DT_STRTAB beyond end of file");
+  avail = std::min<uint64_t>(avail, size - off);
+  if (strsz) avail = std::min(avail, *strsz);
+  std::string_view tab(raw + off, avail);
+  auto str = [&](uint64_t idx, const char* what) -> Result<std::string> {
+    if (idx >= tab.size())
+      return Err(n, ": ", what, " string index ", std::to_string(idx), " beyond string table");
+    size_t end = tab.find('\0', idx);
+    if (end == std::string_view::npos) return Err(n, ": ", what, " string is not NUL-terminated");
+    return std::string(tab.substr(idx, end - idx));
+  };
+  for (uint64_t idx : needed) {
+    auto s = str(idx, "DT_NEEDED");
+    if (!s) return s.error();
+    info.needed.push_back(std::move(*s));
+  }
+  if (rpath) {
+    auto s = str(*rpath, "DT_RPATH");
+    if (!s) return s.error();
+    info.rpath = std::move(*s);
+  }
+  if (runpath) {
+    auto s = str(*runpath, "DT_RUNPATH");
+    if (!s) return s.error();
+    info.runpath = std::move(*s);
+  }
+  if (soname) {
+    auto s = str(*soname, "DT_SONAME");
+    if (!s) return s.error();
+    info.soname = std::move(*s);
+  }
+  return info;
+}
+
+}  // namespace
+
+bool IsElfFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  if (!in.read(magic, 4)) return false;
+  return std::memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
+Result<ElfInfo> ReadElf(const std::filesystem::path& path) {
+  InitLibelf();
+  std::string n = path.string();
+  int fd = open(n.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Err(n, ": cannot open (", std::strerror(errno), ")");
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  if (elf == nullptr) {
+    close(fd);
+    return Err(n, ": cannot read ELF (", ElfMsg(), ")");
+  }
+  auto r = Parse(elf, n);
+  elf_end(elf);
+  close(fd);
+  return r;
+}
+
+Result<ElfInfo> ReadElfMemory(std::string_view bytes, std::string_view name) {
+  InitLibelf();
+  // elf_memory wants a mutable buffer (it may convert in place); give it a private copy.
+  std::vector<char> copy(bytes.begin(), bytes.end());
+  copy.push_back('\0');  // never hand libelf a null pointer for an empty input
+  Elf* elf = elf_memory(copy.data(), bytes.size());
+  if (elf == nullptr) return Err(name, ": cannot read ELF (", ElfMsg(), ")");
+  auto r = Parse(elf, name);
+  elf_end(elf);
+  return r;
+}
+
+}  // namespace arrow::builder

@@ -1,0 +1,62 @@
+// The recipe: a TOML file naming the app and how it runs; the builder finds everything else.
+//
+// Parsing is strict: unknown keys and wrong types are errors, and every error names
+// file:line:column and what was expected, so a typo never silently changes an image.
+// The full reference lives in README.md ("Recipe reference").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace arrow::builder {
+
+struct Recipe {
+  std::filesystem::path file;  // where it was read from; [files] map sources are relative to its dir
+  std::string text_digest;     // sha256 of the recipe text ("sha256:<hex>")
+  std::string name;
+  std::string version = "0.0.0";
+
+  struct App {
+    std::string exec;                        // guest path of the entrypoint
+    std::vector<std::string> args;           // argv[1..]
+    std::map<std::string, std::string> env;  // the app's environment (PATH/HOME/TERM defaulted)
+    std::string workdir = "/";
+  } app;
+
+  struct Files {
+    std::vector<std::string> include;            // guest paths taken from the build root
+    std::vector<std::string> exclude;            // fnmatch patterns on guest paths
+    std::map<std::string, std::string> map;      // guest path -> host path (relative to recipe dir)
+  } files;
+
+  struct Rules {
+    bool nss = true;
+    bool libgcc_s = true;
+    bool gconv = false;
+  } rules;
+
+  struct Kernel {
+    std::string image;    // host path of a bzImage; empty = default
+    std::string cmdline;  // appended to Arrow's default kernel command line
+  } kernel;
+
+  struct Vm {
+    uint64_t memory = 128ull << 20;
+    int cpus = 1;
+  } vm;
+};
+
+// Parses recipe text; `filename` is used in messages and to resolve [files] map sources.
+Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& filename);
+Result<Recipe> LoadRecipe(const std::filesystem::path& path);
+
+// "128M", "1G", "512K", "1048576" -> bytes. Used by the recipe and by CLI flags.
+Result<uint64_t> ParseSize(std::string_view text);
+
+}  // namespace arrow::builder

@@ -1,0 +1,131 @@
+#include "builder/recipe.h"
+
+#include <gtest/gtest.h>
+
+namespace arrow::builder {
+namespace {
+
+std::string ErrorOf(std::string_view text) {
+  auto r = ParseRecipe(text, "t.recipe");
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.message();
+}
+
+TEST(Recipe, FullRecipeParses) {
+  auto r = ParseRecipe(R"(
+name = "hello"
+version = "1.2.3"
+[app]
+exec = "/usr/bin/hello"
+args = ["--greeting", "hi"]
+env = { LANG = "C.UTF-8" }
+workdir = "/srv"
+[files]
+include = ["/usr/share/hello"]
+exclude = ["*/__pycache__/*"]
+map = { "/etc/app.conf" = "app.conf" }
+[rules]
+gconv = true
+[kernel]
+image = "/boot/vmlinuz"
+cmdline = "loglevel=3"
+[vm]
+memory = "256M"
+cpus = 2
+)", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->name, "hello");
+  EXPECT_EQ(r->version, "1.2.3");
+  EXPECT_EQ(r->app.exec, "/usr/bin/hello");
+  EXPECT_EQ(r->app.args, (std::vector<std::string>{"--greeting", "hi"}));
+  EXPECT_EQ(r->app.env.at("LANG"), "C.UTF-8");
+  EXPECT_EQ(r->app.workdir, "/srv");
+  EXPECT_EQ(r->files.include, std::vector<std::string>{"/usr/share/hello"});
+  EXPECT_EQ(r->files.exclude, std::vector<std::string>{"*/__pycache__/*"});
+  EXPECT_EQ(r->files.map.at("/etc/app.conf"), "app.conf");
+  EXPECT_TRUE(r->rules.gconv);
+  EXPECT_TRUE(r->rules.nss);
+  EXPECT_EQ(r->kernel.image, "/boot/vmlinuz");
+  EXPECT_EQ(r->kernel.cmdline, "loglevel=3");
+  EXPECT_EQ(r->vm.memory, 256ull << 20);
+  EXPECT_EQ(r->vm.cpus, 2);
+  EXPECT_EQ(r->text_digest.substr(0, 7), "sha256:");
+}
+
+TEST(Recipe, DefaultsForMinimalRecipe) {
+  auto r = ParseRecipe("name = \"x\"\n[app]\nexec = \"/bin/true\"\n", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->version, "0.0.0");
+  EXPECT_EQ(r->app.workdir, "/");
+  EXPECT_EQ(r->vm.memory, 128ull << 20);
+  EXPECT_EQ(r->vm.cpus, 1);
+  EXPECT_TRUE(r->kernel.image.empty());
+}
+
+TEST(Recipe, UnknownKeySuggestsClosest) {
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexce = \"/bin/true\"\n"),
+            "t.recipe:3:1: unknown key 'exce' in [app] (did you mean 'exec'?)\n"
+            "t.recipe:2:1: [app] is missing the required key 'exec' (the program to run)");
+}
+
+TEST(Recipe, UnknownKeyWithoutNearMatchListsKeys) {
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[vm]\nfloppy = 1\n[app]\nexec = \"/a\"\n"),
+            "t.recipe:3:1: unknown key 'floppy' in [vm] (expected one of: memory cpus)");
+}
+
+TEST(Recipe, UnknownTopLevelTable) {
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[ap]\nexec = \"/a\"\n"),
+            "t.recipe:2:2: unknown key 'ap' at the top level (did you mean 'app'?)\n"
+            "t.recipe:1:1: missing the required table [app] (with at least exec = "
+            "\"/path/to/program\")");
+}
+
+TEST(Recipe, WrongTypes) {
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = 5\nargs = \"-v\"\n"),
+            "t.recipe:3:8: 'exec' must be a string, not integer\n"
+            "t.recipe:4:8: 'args' must be an array of strings, not string");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\nargs = [\"a\", 2]\n"),
+            "t.recipe:4:14: 'args' must hold only strings, not integer");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\nenv = { A = 1 }\n"),
+            "t.recipe:4:13: 'env.A' must be a string, not integer");
+  EXPECT_EQ(ErrorOf("name = \"x\"\napp = 3\n"),
+            "t.recipe:2:7: 'app' must be a table ([app]), not integer");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[rules]\nnss = \"yes\"\n"),
+            "t.recipe:5:7: 'nss' must be true or false, not string");
+}
+
+TEST(Recipe, BadValues) {
+  EXPECT_EQ(ErrorOf("name = \"Hello World\"\n[app]\nexec = \"/a\"\n"),
+            "t.recipe:1:8: 'name' must be 1-128 characters of a-z, 0-9, '.', '_' or '-', got "
+            "'Hello World'");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"bin/a\"\n"),
+            "t.recipe:3:8: 'exec' must be an absolute path in the image, got 'bin/a'");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[vm]\nmemory = \"12Q\"\n"),
+            "t.recipe:5:10: invalid size '12Q' (expected a number with K, M, G or T, like "
+            "\"128M\")");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[vm]\ncpus = 0\n"),
+            "t.recipe:5:8: 'cpus' must be between 1 and 64, got 0");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[vm]\nmemory = \"1M\"\n"),
+            "t.recipe:5:10: 'memory' must be between 32M and 1T");
+}
+
+TEST(Recipe, TomlSyntaxErrorHasPosition) {
+  std::string e = ErrorOf("name = \"x\n");
+  EXPECT_EQ(e.rfind("t.recipe:1:", 0), 0u) << e;
+}
+
+TEST(Recipe, MissingName) {
+  EXPECT_EQ(ErrorOf("[app]\nexec = \"/a\"\n"), "t.recipe:1:1: missing the required key 'name'");
+}
+
+TEST(ParseSize, Units) {
+  EXPECT_EQ(*ParseSize("128M"), 128ull << 20);
+  EXPECT_EQ(*ParseSize("1g"), 1ull << 30);
+  EXPECT_EQ(*ParseSize("4096"), 4096u);
+  EXPECT_FALSE(ParseSize("").ok());
+  EXPECT_FALSE(ParseSize("M").ok());
+  EXPECT_FALSE(ParseSize("-1M").ok());
+}
+
+}  // namespace
+}  // namespace arrow::builder
