@@ -199,15 +199,16 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
 
   Closure closure(co);
   if (auto it = r.files.map.find(r.app.exec); it != r.files.map.end())
-    closure.AddMapped(r.app.exec, RecipeRelative(r, it->second), "entrypoint ([files] map)");
+    closure.AddMappedEntrypoint(r.app.exec, RecipeRelative(r, it->second), "entrypoint ([files] map)");
   else
-    closure.Add(r.app.exec, "entrypoint");
+    closure.AddEntrypoint(r.app.exec, "entrypoint");
   for (const auto& p : r.files.include) closure.Add(p, "[files] include");
   for (const auto& [guest, host] : r.files.map)
     if (guest != r.app.exec) closure.AddMapped(guest, RecipeRelative(r, host), "[files] map");
   ARROW_TRY(closure.Finish());
 
   BuildReport report;
+  report.warnings = closure.warnings();
   auto entries = EntriesFromClosure(closure, &report.files);
   if (!entries) return entries.error();
 

@@ -44,6 +44,7 @@ struct BuildReport {
   uint64_t arrow_bytes = 0;
   std::string kernel_version;
   std::string manifest_digest;
+  std::vector<std::string> warnings;  // problems that did not fail the build
 };
 
 // Kernel command line every arrow boots with, before the recipe's own additions.

@@ -5,6 +5,7 @@
 #include "builder/closure.h"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <set>
@@ -24,12 +25,22 @@ struct Closure::Impl {
   Loader loader;
   std::map<std::string, Node> nodes;
   std::set<std::string> traced;
+  std::set<std::string> trees_walked;
   std::vector<std::string> problems;
   std::set<std::string> problem_set;
+  std::vector<std::string> warnings;
   bool libc_loaded = false;
+  // While tracing the members of an [files] include tree, a script whose interpreter is missing
+  // is a warning: such a script is just as broken on the build root itself (Python's cgi.py
+  // names /usr/local/bin/python), and nothing says the app runs it.
+  bool lenient_scripts = false;
 
   void Problem(std::string p) {
     if (problem_set.insert(p).second) problems.push_back(std::move(p));
+  }
+  void ScriptProblem(std::string p) {
+    if (!lenient_scripts) return Problem(std::move(p));
+    if (problem_set.insert(p).second) warnings.push_back(std::move(p));
   }
 
   void AddNode(const std::string& path, NodeKind kind, const std::string& reason,
@@ -88,6 +99,8 @@ struct Closure::Impl {
     ws >> interp;
     if (interp.empty()) return Problem(shown + ": empty #! line");
     std::string reason = "#! interpreter of " + shown;
+    if (!fs.Walk(interp).ok)
+      return ScriptProblem(interp + " (" + reason + "): not found in " + options.root.string());
     Add(interp, reason);
     if (interp.size() >= 4 && interp.compare(interp.size() - 4, 4, "/env") == 0) {
       std::string name;
@@ -99,7 +112,11 @@ struct Closure::Impl {
         break;
       }
       if (name.empty()) return Problem(shown + ": #!" + interp + " without a program name");
-      if (name.find('/') != std::string::npos) return Add(name, reason);
+      if (name.find('/') != std::string::npos) {
+        if (!fs.Walk(name).ok)
+          return ScriptProblem(name + " (" + reason + "): not found in " + options.root.string());
+        return Add(name, reason);
+      }
       for (const auto& dir : options.path) {
         std::string cand = JoinGuest(dir, name);
         const RootFs::Walked& w = fs.Walk(cand);
@@ -107,7 +124,7 @@ struct Closure::Impl {
       }
       std::string pathstr;
       for (const auto& d : options.path) pathstr += (pathstr.empty() ? "" : ":") + d;
-      Problem(name + " (#!" + interp + " of " + shown + "): not found in PATH " + pathstr);
+      ScriptProblem(name + " (#!" + interp + " of " + shown + "): not found in PATH " + pathstr);
     }
   }
 
@@ -122,8 +139,35 @@ struct Closure::Impl {
       if (info->soname == "libc.so.6") libc_loaded = true;
       if (info->has_dynamic || !info->interpreter.empty())
         TraceElf(guest, host == fs.Host(real) ? "" : host);
-    } else if (in.gcount() >= 2 && m[0] == '#' && m[1] == '!') {
+    } else if (in.gcount() >= 2 && m[0] == '#' && m[1] == '!' && Executable(host)) {
+      // The kernel only honours "#!" on files it may execute; a non-executable module of a
+      // library tree (Perl's Getopt/Long.pm) is data, whatever its first line says.
       TraceScript(host, guest);
+    }
+  }
+
+  static bool Executable(const std::string& host) {
+    struct stat st {};
+    return stat(host.c_str(), &st) == 0 && (st.st_mode & 0111) != 0;
+  }
+
+  // The program the image runs: it must exist, be executable, and be an ELF or a "#!" script.
+  void AddEntrypoint(const std::string& guest, const std::string& host, const std::string& reason) {
+    std::ifstream in(host, std::ios::binary);
+    if (!in) return Problem(guest + " (" + reason + "): cannot open " + host);
+    char m[4] = {};
+    in.read(m, 4);
+    const bool elf = in.gcount() == 4 && std::string_view(m, 4) == "\177ELF";
+    const bool script = in.gcount() >= 2 && m[0] == '#' && m[1] == '!';
+    if (!elf && !script)
+      return Problem(guest + " (" + reason + "): not an ELF executable or a #! script");
+    if (!Executable(host))
+      return Problem(guest + " (" + reason + "): not executable (no x permission bit)");
+    if (elf) {
+      auto info = ReadElf(host);
+      if (!info) return Problem(info.message());
+      if (info->type != 2 && info->type != 3)
+        return Problem(guest + " (" + reason + "): an ELF object but not an executable");
     }
   }
 
@@ -149,10 +193,12 @@ struct Closure::Impl {
     std::error_code ec;
     std::filesystem::recursive_directory_iterator it(fs.Host(w->real), ec), end;
     if (ec) return Problem(path + ": cannot list (" + ec.message() + ")");
-    std::vector<std::string> files;
+    if (!trees_walked.insert(w->real).second) return;  // a link back into a tree seen before
+    std::vector<std::string> files, links;
     for (; it != end; it.increment(ec)) {
       if (ec) return Problem(path + ": cannot list (" + ec.message() + ")");
-      std::string rel = std::filesystem::relative(it->path(), fs.Host(w->real)).string();
+      // Lexical: std::filesystem::relative() would resolve a symlink member to its target.
+      std::string rel = it->path().lexically_relative(fs.Host(w->real)).string();
       std::string guest = JoinGuest(w->real, rel);
       if (Excluded(guest)) {
         if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
@@ -160,6 +206,7 @@ struct Closure::Impl {
       }
       if (it->is_symlink(ec)) {
         AddNode(guest, NodeKind::kSymlink, reason);
+        links.push_back(guest);
       } else if (it->is_directory(ec)) {
         AddNode(guest, NodeKind::kDirectory, reason);
       } else if (it->is_regular_file(ec)) {
@@ -168,6 +215,10 @@ struct Closure::Impl {
       }
     }
     for (const auto& f : files) Trace(f, f, fs.Host(f));
+    // A link inside the tree brings its target along (Python's sitecustomize.py points into
+    // /etc); a dangling one stays dangling, exactly as in the build root.
+    for (const auto& l : links)
+      if (fs.Walk(l).ok) Add(l, reason);
   }
 
   void ApplyRules() {
@@ -192,6 +243,10 @@ struct Closure::Impl {
         std::string svc;
         while (ws >> svc) {
           if (svc[0] == '[' || svc.back() == ']' || svc == "files" || svc == "dns") continue;
+          // systemd's modules only answer through a running systemd (D-Bus/varlink), which no
+          // arrow has: packing them (libnss_systemd pulls in libcap and libm) changes nothing
+          // the app can observe, since glibc moves on to the next service either way.
+          if (svc == "systemd" || svc == "mymachines" || svc == "resolve") continue;
           lib("libnss_" + svc + ".so.2", "rule: nss (nsswitch.conf: " + svc + ")");
         }
       }
@@ -216,18 +271,45 @@ Closure::Closure(ClosureOptions options) : impl_(std::make_unique<Impl>(std::mov
 Closure::~Closure() = default;
 
 void Closure::Add(const std::string& path, const std::string& reason) {
+  // A directory named here is an include tree (see AddTree), with its lenient script rule.
+  impl_->lenient_scripts = impl_->fs.Walk(path).ok && impl_->fs.Walk(path).is_dir;
   impl_->Add(path, reason);
+  impl_->lenient_scripts = false;
 }
 void Closure::AddTree(const std::string& path, const std::string& reason) {
+  impl_->lenient_scripts = true;
   impl_->AddTree(path, reason);
+  impl_->lenient_scripts = false;
 }
 
 void Closure::AddMapped(const std::string& guest_path, const std::filesystem::path& host_path,
                         const std::string& reason) {
   std::string g = JoinGuest("/", guest_path);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(host_path, ec))
+    return impl_->Problem(g + " (" + reason + "): host file " + host_path.string() +
+                          " not found or not a regular file");
   impl_->AddNode(g, NodeKind::kFile, reason, host_path.string());
   impl_->Trace(g, g, host_path.string());
 }
+
+void Closure::AddEntrypoint(const std::string& path, const std::string& reason) {
+  const RootFs::Walked& w = impl_->fs.Walk(path);
+  if (!w.ok) return impl_->Problem(path + " (" + reason + "): not found in " + impl_->options.root.string());
+  if (w.is_dir) return impl_->Problem(path + " (" + reason + "): is a directory, not a program");
+  impl_->AddEntrypoint(path, impl_->fs.Host(w.real), reason);
+  impl_->Add(path, reason);
+}
+
+void Closure::AddMappedEntrypoint(const std::string& guest_path,
+                                  const std::filesystem::path& host_path, const std::string& reason) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(host_path, ec))
+    impl_->AddEntrypoint(JoinGuest("/", guest_path), host_path.string(), reason);
+  AddMapped(guest_path, host_path, reason);
+}
+
+const std::vector<std::string>& Closure::warnings() const { return impl_->warnings; }
 
 Status Closure::Finish() {
   impl_->ApplyRules();

@@ -63,9 +63,19 @@ class Closure {
   void AddMapped(const std::string& guest_path, const std::filesystem::path& host_path,
                  const std::string& reason);
 
+  // The app's program: like Add/AddMapped, but it must exist, be executable (x bit) and be an
+  // ELF executable or a "#!" script; otherwise Finish() reports why.
+  void AddEntrypoint(const std::string& path, const std::string& reason);
+  void AddMappedEntrypoint(const std::string& guest_path, const std::filesystem::path& host_path,
+                           const std::string& reason);
+
   // Applies the rules, then reports problems: every missing library (with who needs it), a
   // missing entrypoint, a non-ELF where an ELF was required... all in one error, one per line.
   Status Finish();
+
+  // Problems that do not fail the build (a script inside an include tree whose interpreter is
+  // missing, as it is in the build root itself).
+  const std::vector<std::string>& warnings() const;
 
   // All nodes by guest path (parents of files are implied, not listed unless added).
   const std::map<std::string, Node>& nodes() const;

@@ -49,6 +49,7 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
         std::cerr << "arrow-build: " << report.message() << "\n";
         return 1;
       }
+      for (const auto& w : report->warnings) std::cerr << "arrow-build: warning: " << w << "\n";
       if (f->quiet) return 0;
       if (f->list)
         for (const auto& pf : report->files)
