@@ -51,7 +51,11 @@ struct Closure::Impl {
     n.kind = kind;
     n.reason = reason;
     n.source = source.empty() ? fs.Host(path) : source;
-    if (kind == NodeKind::kSymlink) n.link_target = fs.LinkText(path);
+    if (kind == NodeKind::kSymlink) {
+      n.link_target = fs.LinkText(path);
+      std::error_code ec;  // a link met by a tree walk (not by a lookup) is read here
+      if (n.link_target.empty()) n.link_target = std::filesystem::read_symlink(n.source, ec).string();
+    }
     nodes.emplace(path, std::move(n));
   }
 

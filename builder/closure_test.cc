@@ -30,6 +30,13 @@ class ClosureTest : public ::testing::Test {
     std::ofstream(p, std::ios::binary) << text;
     return p;
   }
+  // A program file: the kernel (and so the closure) only honours "#!" on executable files.
+  std::string WriteExec(const std::string& rel, const std::string& text) {
+    std::string p = Write(rel, text);
+    fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec,
+                    fs::perm_options::replace);
+    return p;
+  }
   // Compiles `src` into d_/out; `flags` may use $D for d_.
   void Cc(const std::string& out, const std::string& src, std::string flags) {
     std::string c = Write("src/" + fs::path(out).filename().string() + ".c", src);
@@ -285,8 +292,8 @@ TEST_F(ClosureTest, SymlinkLoopIsNotFound) {
 }
 
 TEST_F(ClosureTest, ScriptsAndEnvAreTracedRecursively) {
-  Write("r/app/run", "#!/usr/bin/env -S mytool --flag\n");
-  Write("r/usr/local/bin/mytool", "#!/bin/sh -e\nexit 0\n");
+  WriteExec("r/app/run", "#!/usr/bin/env -S mytool --flag\n");
+  WriteExec("r/usr/local/bin/mytool", "#!/bin/sh -e\nexit 0\n");
   Write("r/usr/bin/env", "not really env");
   Write("r/usr/bin/sh", "not really sh");
   fs::create_directory_symlink("usr/bin", d_ + "/r/bin");
@@ -302,8 +309,75 @@ TEST_F(ClosureTest, ScriptsAndEnvAreTracedRecursively) {
   EXPECT_EQ(n.at("/usr/bin/sh").reason, "#! interpreter of /usr/local/bin/mytool");
 }
 
+TEST_F(ClosureTest, NonExecutableHashBangFileIsData) {
+  Write("r/lib/Module.pm", "#!perl -w\n1;\n");
+  ClosureOptions o;
+  o.root = d_ + "/r";
+  Closure c(o);
+  c.Add("/lib", "[files] include");
+  EXPECT_TRUE(c.Finish().ok());
+  EXPECT_TRUE(c.nodes().count("/lib/Module.pm"));
+  EXPECT_TRUE(c.warnings().empty());
+}
+
+TEST_F(ClosureTest, BrokenScriptInIncludeTreeIsAWarning) {
+  WriteExec("r/lib/tool.py", "#! /usr/local/bin/python\n");
+  ClosureOptions o;
+  o.root = d_ + "/r";
+  Closure c(o);
+  c.Add("/lib", "[files] include");
+  EXPECT_TRUE(c.Finish().ok());
+  ASSERT_EQ(c.warnings().size(), 1u);
+  EXPECT_EQ(c.warnings()[0], "/usr/local/bin/python (#! interpreter of /lib/tool.py): not found in " +
+                                 d_ + "/r");
+}
+
+TEST_F(ClosureTest, EntrypointMustBeAnExecutableProgram) {
+  Write("r/data.txt", "hello\n");
+  WriteExec("r/notelf", "hello\n");
+  Write("r/script", "#!/bin/sh\n");
+  fs::create_directories(d_ + "/r/dir");
+  ClosureOptions o;
+  o.root = d_ + "/r";
+  Closure c(o);
+  c.AddEntrypoint("/notelf", "entrypoint");
+  c.AddEntrypoint("/script", "entrypoint");
+  c.AddEntrypoint("/dir", "entrypoint");
+  c.AddEntrypoint("/nosuch", "entrypoint");
+  c.AddMappedEntrypoint("/app", d_ + "/missing-host-file", "entrypoint ([files] map)");
+  auto st = c.Finish();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(),
+            "/notelf (entrypoint): not an ELF executable or a #! script\n"
+            "/script (entrypoint): not executable (no x permission bit)\n"
+            "/dir (entrypoint): is a directory, not a program\n"
+            "/nosuch (entrypoint): not found in " + d_ + "/r\n"
+            "/app (entrypoint ([files] map)): host file " + d_ +
+                "/missing-host-file not found or not a regular file");
+}
+
+TEST_F(ClosureTest, SymlinkInIncludeTreeBringsItsTarget) {
+  Write("r/etc/site.py", "x = 1\n");
+  Write("r/usr/lib/py/os.py", "\n");
+  fs::create_symlink("../../../etc/site.py", d_ + "/r/usr/lib/py/site.py");
+  fs::create_symlink("nowhere", d_ + "/r/usr/lib/py/dangling");
+  fs::create_symlink(".", d_ + "/r/usr/lib/py/self");
+  ClosureOptions o;
+  o.root = d_ + "/r";
+  Closure c(o);
+  c.Add("/usr/lib/py", "[files] include");
+  ASSERT_TRUE(c.Finish().ok());
+  const auto& n = c.nodes();
+  ASSERT_TRUE(n.count("/usr/lib/py/site.py"));
+  EXPECT_EQ(n.at("/usr/lib/py/site.py").kind, NodeKind::kSymlink);
+  EXPECT_EQ(n.at("/usr/lib/py/site.py").link_target, "../../../etc/site.py");
+  EXPECT_TRUE(n.count("/etc/site.py"));
+  EXPECT_TRUE(n.count("/usr/lib/py/dangling"));
+  EXPECT_TRUE(n.count("/usr/lib/py/self"));
+}
+
 TEST_F(ClosureTest, EnvProgramMissingIsReported) {
-  Write("r/app/run", "#!/usr/bin/env nosuch\n");
+  WriteExec("r/app/run", "#!/usr/bin/env nosuch\n");
   Write("r/usr/bin/env", "x");
   ClosureOptions o;
   o.root = d_ + "/r";
