@@ -52,6 +52,8 @@ Result<std::vector<PlannedEntry>> PlanCpio(std::vector<CpioEntry> entries) {
     if (e.mode > 07777)
       return Err("initramfs entry '", e.path, "': mode ", std::to_string(e.mode),
                  " has bits beyond 07777 (give permission bits only)");
+    if (e.type == CpioEntry::Type::kSymlink && e.link_target.empty())
+      return Err("initramfs entry '", e.path, "': symlink without a target");
     e.path = *norm;
     auto it = by_path.find(e.path);
     if (it != by_path.end()) {

@@ -209,6 +209,12 @@ TEST_F(InitramfsTest, RejectsBadEntries) {
   r = WriteInitramfs(under_file, out, Opts());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.message().find("parent 'init' is a file"), std::string::npos) << r.message();
+
+  auto no_target = Entries();
+  no_target.push_back({.path = "lnk", .type = CpioEntry::Type::kSymlink});
+  r = WriteInitramfs(no_target, out, Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(), out.string() + ": initramfs entry 'lnk': symlink without a target");
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -4,10 +4,14 @@
 # Also: an app exiting 3 gives 3, a timeout gives 124.
 source "$(dirname "$0")/lib.sh"
 
-boot() {  # boot NAME ARROW EXPECTED_STATUS NEEDLE
-  run_capture "$TMP/$1.out" "$ARROW_RUN" "$2" --timeout 300
-  expect_eq "$1: exit status" "$3" "$status"
-  expect_contains "$1: output" "$TMP/$1.out" "$4"
+# Boots run two at a time: start_boot in the background, then check_boot in this shell (so the
+# pass/fail counters stay in this process).
+start_boot() {  # start_boot NAME ARROW
+  ( set +e; "$ARROW_RUN" "$2" --timeout 300 >"$TMP/$1.out" 2>&1 </dev/null; echo $? >"$TMP/$1.status" ) &
+}
+check_boot() {  # check_boot NAME EXPECTED_STATUS NEEDLE
+  expect_eq "$1: exit status" "$2" "$(cat "$TMP/$1.status")"
+  expect_contains "$1: output" "$TMP/$1.out" "$3"
 }
 
 run_capture "$TMP/hello.build" "$ARROW_BUILD" "$BUILD_DIR/examples/hello/hello.recipe" -o "$TMP/hello.arrow"
@@ -33,17 +37,23 @@ for r in sqlite3 python3 curl perl; do
   [ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/$r.build" | tail -n 20
 done
 
-boot hello "$TMP/hello.arrow" 0 "Hello from an arrow!" &
-boot exit3 "$TMP/exit3.arrow" 3 "Hello from an arrow!" &
+start_boot hello "$TMP/hello.arrow"
+start_boot exit3 "$TMP/exit3.arrow"
 wait
+check_boot hello 0 "Hello from an arrow!"
+check_boot exit3 3 "Hello from an arrow!"
 expect_contains "hello: args reach the app" "$TMP/hello.out" "arg[2]=Arrow"
-boot sqlite3 "$TMP/sqlite3.arrow" 0 "sqlite 3.40.1 answers 42" &
-boot python3 "$TMP/python3.arrow" 0 "python 3.11" &
+start_boot sqlite3 "$TMP/sqlite3.arrow"
+start_boot python3 "$TMP/python3.arrow"
 wait
+check_boot sqlite3 0 "sqlite 3.40.1 answers 42"
+check_boot python3 0 "python 3.11"
 expect_contains "python3: stdlib json + sqlite3 extension" "$TMP/python3.out" '{"sqlite": "3.40.1"}'
-boot curl "$TMP/curl.arrow" 0 "Protocols:" &
-boot perl "$TMP/perl.arrow" 0 "sum=55" &
+start_boot curl "$TMP/curl.arrow"
+start_boot perl "$TMP/perl.arrow"
 wait
+check_boot curl 0 "Protocols:"
+check_boot perl 0 "sum=55"
 
 # A guest that never ends is stopped by the host-side timeout: 124.
 cat >"$TMP/sleep.recipe" <<'R'

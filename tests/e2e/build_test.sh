@@ -65,6 +65,12 @@ expect_contains "all missing libraries reported" "$TMP/unresolvable libraries.er
 printf 'name = "x"\n[app]\nexec = "/usr/bin/true"\n[kernel]\nimage = "/nonexistent/vmlinuz"\n' >"$TMP/nokernel.recipe"
 bad "missing kernel" "$TMP/nokernel.recipe" "/nonexistent/vmlinuz"
 
+# A failed build leaves an existing output untouched (nothing lost, nothing half-written).
+cp "$TMP/a.arrow" "$TMP/keep.arrow"
+run_capture "$TMP/keep.err" "$ARROW_BUILD" "$TMP/ghost.recipe" -o "$TMP/keep.arrow"
+if [ "$status" -ne 0 ] && cmp -s "$TMP/a.arrow" "$TMP/keep.arrow"; then
+  pass "failed build keeps the previous output intact"; else fail "failed build touched the previous output"; fi
+
 # A corrupt .arrow: inspect and run refuse it with a message naming the problem.
 cp "$TMP/a.arrow" "$TMP/corrupt.arrow"
 size=$(stat -c %s "$TMP/corrupt.arrow")
