@@ -3,6 +3,8 @@
 # Debian's stock kernel (the named baseline), same initramfs, same run, on -M pc and -M microvm.
 #
 #   bench/boot_kernel.sh TUNED_BZIMAGE [STOCK_KERNEL=/vmlinuz] [RUNS=3]
+#   env: MACHINES="pc microvm,rtc=on" (Debian's kernel hangs calibrating the TSC on microvm without rtc=on),
+#         TIMEOUT=60 (seconds per boot; a hung boot shows NA, exit 124)
 #
 # The initramfs holds one static /init (compiled here from the heredoc) that prints a marker
 # with the guest's /proc/uptime (the kernel's own clock when init ran) and exits through the
@@ -14,6 +16,8 @@ set -euo pipefail
 TUNED=${1:?usage: boot_kernel.sh TUNED_BZIMAGE [STOCK_KERNEL] [RUNS]}
 STOCK=${2:-/vmlinuz}
 RUNS=${3:-3}
+MACHINES=${MACHINES:-pc microvm,rtc=on}
+TIMEOUT=${TIMEOUT:-60}
 CMDLINE="console=ttyS0 quiet panic=-1 reboot=t"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -45,7 +49,7 @@ now() { date +%s%N; }
 run() {
   local kernel=$1 machine=$2 start first=NA up=NA line rc
   start=$(now)
-  exec {out}< <(exec qemu-system-x86_64 -accel tcg -M "$machine" -m 128 -nographic -no-reboot \
+  exec {out}< <(exec timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -M "$machine" -m 128 -nographic -no-reboot \
     -kernel "$kernel" -initrd "$work/initrd" -append "$CMDLINE" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>&1)
   local qpid=$!
@@ -58,11 +62,11 @@ run() {
   wait "$qpid" && rc=0 || rc=$?
   echo "$first $(( ($(now) - start) / 1000000 )) $up $rc"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+median() { { grep -v NA || true; } | sort -g | awk '{a[NR]=$1} END {print NR ? (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) : "NA"}'; }
 
-printf '%-6s %-8s %10s %10s %10s %8s  %s\n' kernel machine first-ms total-ms uptime-s exit runs
+printf '%-6s %-15s %10s %10s %10s %8s  %s\n' kernel machine first-ms total-ms uptime-s exit runs
 declare -A med
-for machine in pc microvm; do
+for machine in $MACHINES; do
   for which in tuned stock; do
     kernel=$TUNED; [[ $which == stock ]] && kernel=$STOCK
     : > "$work/r"
@@ -70,11 +74,11 @@ for machine in pc microvm; do
     f=$(cut -d' ' -f1 "$work/r" | median); t=$(cut -d' ' -f2 "$work/r" | median)
     u=$(cut -d' ' -f3 "$work/r" | median); rcs=$(cut -d' ' -f4 "$work/r" | sort -u | tr '\n' ' ')
     med[$which.$machine]=$f
-    printf '%-6s %-8s %10s %10s %10s %8s  %s\n' "$which" "$machine" "$f" "$t" "$u" "$rcs" \
+    printf '%-6s %-15s %10s %10s %10s %8s  %s\n' "$which" "$machine" "$f" "$t" "$u" "$rcs" \
       "$(cut -d' ' -f1 "$work/r" | tr '\n' ' ')"
   done
   awk -v s="${med[stock.$machine]}" -v t="${med[tuned.$machine]}" -v m="$machine" \
-    'BEGIN { if (t > 0) printf "ratio  %-8s stock/tuned first output = %.2fx\n", m, s / t }'
+    'BEGIN { if (t > 0 && s != "NA") printf "ratio  %-15s stock/tuned first output = %.2fx\n", m, s / t }'
 done
 printf 'sizes  tuned %s bytes, stock %s bytes, initramfs %s bytes\n' \
   "$(stat -Lc %s "$TUNED")" "$(stat -Lc %s "$STOCK")" "$(stat -c %s "$work/initrd")"

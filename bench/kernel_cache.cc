@@ -18,17 +18,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--config") spec.config = next();
-    else if (a == "--feature") spec.features.push_back(next());
-    else if (a == "--source") spec.source = next();
-    else if (a == "-j") spec.jobs = std::atoi(next().c_str());
+    if (a == "--config")
+      spec.config = next();
+    else if (a == "--feature")
+      spec.features.push_back(next());
+    else if (a == "--source")
+      spec.source = next();
+    else if (a == "-j")
+      spec.jobs = std::atoi(next().c_str());
     else {
-      std::fprintf(stderr, "usage: %s [--config NAME|PATH] [--feature NAME|PATH]... [--source P] [-j N]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--config NAME|PATH] [--feature NAME|PATH]... [--source P] [-j N]\n",
+                   argv[0]);
       return 2;
     }
   }
   KernelBuildEnv env = KernelBuildEnv::FromEnvironment();
-  env.progress = [](std::string_view l) { std::printf("%.*s\n", int(l.size()), l.data()), std::fflush(stdout); };
+  env.progress = [](std::string_view l) {
+    std::printf("%.*s\n", int(l.size()), l.data()), std::fflush(stdout);
+  };
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
   auto t0 = clock::now();
@@ -41,7 +49,8 @@ int main(int argc, char** argv) {
   auto second = EnsureKernel(spec, env);
   auto t2 = clock::now();
   if (!second.ok() || !second->hit) {
-    std::fprintf(stderr, "error: second lookup was not a cache hit: %s\n", second.ok() ? "" : second.message().c_str());
+    std::fprintf(stderr, "error: second lookup was not a cache hit: %s\n",
+                 second.ok() ? "" : second.message().c_str());
     return 1;
   }
   std::printf("kernel    %s\nversion   %s\nconfig    %s\nkey       %s\n", first->bzimage.c_str(),

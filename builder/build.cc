@@ -14,7 +14,7 @@
 
 #include "builder/closure.h"
 #include "builder/elf.h"
-#include "builder/kernel_image.h"
+#include "builder/kernel_choice.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
 #include "packer/arrow_file.h"
@@ -57,19 +57,6 @@ std::map<std::string, std::string> AppEnv(const Recipe& r) {
   return env;
 }
 
-fs::path RecipeRelative(const Recipe& r, const std::string& p) {
-  fs::path path(p);
-  if (path.is_absolute()) return path;
-  return r.file.parent_path() / path;
-}
-
-Result<fs::path> ChooseKernel(const Recipe& r, const BuildOptions& o) {
-  if (!o.kernel_override.empty()) return o.kernel_override;
-  if (!r.kernel.image.empty()) return RecipeRelative(r, r.kernel.image);
-  if (fs::exists("/vmlinuz")) return fs::path("/vmlinuz");
-  return Err(r.file.string(), ": no kernel: set [kernel] image = \"/boot/vmlinuz-...\" in the recipe "
-             "or pass --kernel PATH (Debian: apt-get install linux-image-amd64)");
-}
 
 // Paths Arrow itself owns inside the image; the app may not ship its own.
 bool Reserved(const std::string& guest) {
@@ -179,12 +166,17 @@ std::vector<PackedFile> FilesFromJson(const nlohmann::json& j) {
 }
 
 Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
-  // Kernel first: a wrong path is the cheapest error to report.
-  auto kernel_path = ChooseKernel(r, o);
-  if (!kernel_path) return kernel_path.error();
-  auto kinfo = ReadKernelImage(*kernel_path);
-  if (!kinfo) return kinfo.error();
   ARROW_TRY(CheckInit(o.init_binary));
+  auto tmp = TempDir::Create("arrow-build");
+  if (!tmp) return tmp.error();
+  KernelChoiceOptions ko;
+  ko.sysroot = o.sysroot;
+  ko.image_override = o.kernel_override;
+  ko.source = o.kernel_source;
+  ko.jobs = o.kernel_jobs;
+  ko.progress = o.progress;
+  auto kernel = ChooseKernel(r, ko, tmp->path());
+  if (!kernel) return kernel.error();
 
   const auto env = AppEnv(r);
   ClosureOptions co;
@@ -199,12 +191,12 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
 
   Closure closure(co);
   if (auto it = r.files.map.find(r.app.exec); it != r.files.map.end())
-    closure.AddMappedEntrypoint(r.app.exec, RecipeRelative(r, it->second), "entrypoint ([files] map)");
+    closure.AddMappedEntrypoint(r.app.exec, RecipePath(r, it->second), "entrypoint ([files] map)");
   else
     closure.AddEntrypoint(r.app.exec, "entrypoint");
   for (const auto& p : r.files.include) closure.Add(p, "[files] include");
   for (const auto& [guest, host] : r.files.map)
-    if (guest != r.app.exec) closure.AddMapped(guest, RecipeRelative(r, host), "[files] map");
+    if (guest != r.app.exec) closure.AddMapped(guest, RecipePath(r, host), "[files] map");
   ARROW_TRY(closure.Finish());
 
   BuildReport report;
@@ -239,12 +231,28 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   AddGenerated(&*entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
   AddGenerated(&*entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
   AddGenerated(&*entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  if (!kernel->modules.empty()) {
+    std::vector<std::string> order;
+    for (size_t i = 0; i < kernel->modules.size(); ++i) {
+      const PackedModule& m = kernel->modules[i];
+      CpioEntry e;
+      e.path = m.guest_path.substr(1);
+      e.source = m.host_path.string();
+      e.mode = 0644;
+      entries->push_back(std::move(e));
+      report.files.push_back({m.guest_path, "file", fs::file_size(m.host_path),
+                              "kernel module " + m.name + " ([kernel] modules, load order " +
+                                  std::to_string(i + 1) + ")",
+                              ""});
+      order.push_back(m.guest_path);
+    }
+    AddGenerated(&*entries, &report.files, "/.arrow/modules", NulJoin(order),
+                 "arrow: kernel modules in load order");
+  }
   std::sort(report.files.begin(), report.files.end(),
             [](const PackedFile& a, const PackedFile& b) { return a.path < b.path; });
   for (const auto& f : report.files) report.file_bytes += f.size;
 
-  auto tmp = TempDir::Create("arrow-build");
-  if (!tmp) return tmp.error();
   const fs::path initramfs = tmp->path() / "initramfs.cpio.zst";
   packer::PackOptions po;
   po.zstd_level = o.zstd_level;
@@ -255,10 +263,11 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   report.initramfs_bytes = stats->compressed_bytes;
   report.cpio_bytes = stats->cpio_bytes;
 
-  auto kernel_hex = Sha256FileHex(*kernel_path);
+  auto kernel_hex = Sha256FileHex(kernel->bzimage);
   if (!kernel_hex) return kernel_hex.error();
-  report.kernel_bytes = fs::file_size(*kernel_path);
-  report.kernel_version = kinfo->version;
+  report.kernel_bytes = fs::file_size(kernel->bzimage);
+  report.kernel_version = kernel->version;
+  report.kernel_origin = kernel->origin;
   std::string cmdline = kDefaultCmdline;
   if (!r.kernel.cmdline.empty()) cmdline += " " + r.kernel.cmdline;
 
@@ -271,10 +280,17 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"env", envv},
       {"workdir", r.app.workdir},
       {"kernel",
-       {{"version", kinfo->version},
-        {"release", kinfo->version_full},
+       {{"version", kernel->version},
+        {"release", kernel->release},
         {"digest", "sha256:" + *kernel_hex},
-        {"config_digest", nullptr},
+        {"config_digest", kernel->config_digest.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(kernel->config_digest)},
+        {"origin", kernel->origin},
+        {"modules", [&] {
+           nlohmann::json m = nlohmann::json::array();
+           for (const auto& pm : kernel->modules) m.push_back(pm.guest_path);
+           return m;
+         }()},
         {"cmdline", cmdline}}},
       {"vm", {{"memory", r.vm.memory}, {"cpus", r.vm.cpus}}},
       {"builder", {{"name", "arrow"}, {"version", ARROW_VERSION}}},
@@ -287,7 +303,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   wo.ref_name = r.version;
   auto digest = packer::WriteArrow(
       o.output, config,
-      {{packer::kKernelMediaType, *kernel_path, "vmlinuz"},
+      {{packer::kKernelMediaType, kernel->bzimage, "vmlinuz"},
        {packer::kInitramfsMediaType, initramfs, "initramfs.cpio.zst"}},
       wo);
   if (!digest) return digest.error();

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,7 +23,10 @@ struct BuildOptions {
   std::filesystem::path output;               // the .arrow to write
   std::filesystem::path sysroot = "/";        // build root
   std::filesystem::path init_binary;          // arrow-init to install as /init
-  std::filesystem::path kernel_override;      // --kernel; else recipe, else <host>/vmlinuz
+  std::filesystem::path kernel_override;      // --kernel; else the recipe's image, else tuned
+  std::filesystem::path kernel_source;        // --kernel-source for tuned builds (default: Debian's)
+  int kernel_jobs = 0;                        // make -j of a tuned build; 0 = cores
+  std::function<void(std::string_view)> progress;  // kernel build progress lines
   int zstd_level = 19;
   int threads = 0;
   int64_t mtime = 0;                          // SOURCE_DATE_EPOCH or 0
@@ -43,6 +48,7 @@ struct BuildReport {
   uint64_t kernel_bytes = 0;
   uint64_t arrow_bytes = 0;
   std::string kernel_version;
+  std::string kernel_origin;      // "tuned: microvm" or "image: /boot/vmlinuz-..."
   std::string manifest_digest;
   std::vector<std::string> warnings;  // problems that did not fail the build
 };

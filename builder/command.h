@@ -15,10 +15,10 @@
 namespace arrow::builder {
 
 struct CommandOptions {
-  std::filesystem::path cwd;                          // empty: inherit
-  std::vector<std::string> env;                       // extra "NAME=value" entries
-  std::function<void(std::string_view line)> on_line; // each output line, without '\n'
-  std::filesystem::path stdout_file;                  // if set, stdout goes here (not on_line)
+  std::filesystem::path cwd;                           // empty: inherit
+  std::vector<std::string> env;                        // extra "NAME=value" entries
+  std::function<void(std::string_view line)> on_line;  // each output line, without '\n'
+  std::filesystem::path stdout_file;                   // if set, stdout goes here (not on_line)
 };
 
 // Runs argv[0] (searched in PATH) and returns its exit status. Fails only when the command

@@ -8,13 +8,15 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <tuple>
 
 #include "builder/command.h"
 #include "builder/file_lock.h"
@@ -55,7 +57,8 @@ Result<KernelArtifact> ReadEntry(const fs::path& dir) {
   if (!text.ok()) return text.error();
   auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("version") || !j.contains("config_digest"))
-    return Err((dir / "meta.json").string(), ": malformed kernel cache entry (delete the directory)");
+    return Err((dir / "meta.json").string(),
+               ": malformed kernel cache entry (delete the directory)");
   KernelArtifact a;
   a.bzimage = dir / "bzImage";
   a.config_file = dir / "config";
@@ -116,7 +119,8 @@ Status BuildKernelTree(const KernelPlan& plan, const fs::path& src, const fs::pa
   auto final_config = LoadKernelConfig(build / ".config");
   if (!final_config.ok()) return final_config.error();
   ARROW_TRY(VerifyKernelConfig(plan.requested, *final_config));
-  Say(env, "[kernel] all " + std::to_string(plan.requested.size()) + " requested options survived Kconfig");
+  Say(env, "[kernel] all " + std::to_string(plan.requested.size()) +
+               " requested options survived Kconfig");
 
   Say(env, "[kernel] compiling bzImage with -j" + std::to_string(jobs) + " (a few minutes, once)");
   size_t cc = 0;
@@ -131,7 +135,8 @@ Status BuildKernelTree(const KernelPlan& plan, const fs::path& src, const fs::pa
   };
   ARROW_TRY(RunMake(env, {C, O, "-j" + std::to_string(jobs), "bzImage"}, on_line));
   if (!fs::exists(build / "arch/x86/boot/bzImage"))
-    return Err("make bzImage succeeded but ", (build / "arch/x86/boot/bzImage").string(), " is missing");
+    return Err("make bzImage succeeded but ", (build / "arch/x86/boot/bzImage").string(),
+               " is missing");
   return Ok{};
 }
 
@@ -180,8 +185,8 @@ Result<fs::path> ResolveKernelFragment(std::string_view name, const KernelBuildE
     if (e.path().extension() == ".config") names.push_back(e.path().stem().string());
   std::sort(names.begin(), names.end());
   for (const auto& a : names) avail += (avail.empty() ? "" : ", ") + a;
-  return Err("unknown kernel config '", n, "' (", env.configs_dir.string(), " has: ",
-             avail.empty() ? "nothing" : avail, "; or give a path to your own fragment)");
+  return Err("unknown kernel config '", n, "' (", env.configs_dir.string(),
+             " has: ", avail.empty() ? "nothing" : avail, "; or give a path to your own fragment)");
 }
 
 std::string KernelCacheKey(const std::string& source_identity, const KernelConfig& requested,
@@ -214,7 +219,8 @@ Result<KernelPlan> PlanKernel(const KernelSpec& spec, const KernelBuildEnv& env)
   return plan;
 }
 
-Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec, const KernelBuildEnv& env) {
+Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec,
+                                                       const KernelBuildEnv& env) {
   auto plan = PlanKernel(spec, env);
   if (!plan.ok()) return plan.error();
   const fs::path entry = env.cache_dir / "kernels" / plan->key;
@@ -262,7 +268,8 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   RemoveOnExit tmp{kernels / (".tmp-" + plan.key + "-" + std::to_string(::getpid()))};
   fs::create_directories(tmp.path, ec);
   if (ec) return Err(tmp.path.string(), ": cannot create: ", ec.message());
-  int jobs = spec.jobs > 0 ? spec.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = spec.jobs > 0 ? spec.jobs
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const fs::path build = tmp.path / "build";
   ARROW_TRY(BuildKernelTree(plan, *src, tmp.path, build, jobs, env));
 
@@ -280,15 +287,19 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   a.config_digest = Sha256Digest(*config_text);
   a.fragments = plan.fragments;
   a.created = UtcNow();
-  nlohmann::json meta = {{"version", a.version},       {"config_digest", a.config_digest},
-                         {"created", a.created},       {"fragments", a.fragments},
-                         {"source", plan.source.identity}, {"compiler", plan.compiler},
+  nlohmann::json meta = {{"version", a.version},
+                         {"config_digest", a.config_digest},
+                         {"created", a.created},
+                         {"fragments", a.fragments},
+                         {"source", plan.source.identity},
+                         {"compiler", plan.compiler},
                          {"bzimage_size", fs::file_size(tmp.path / "bzImage", ec)}};
   ARROW_TRY(WriteFileAtomic(tmp.path / "meta.json", meta.dump(2) + "\n"));
   fs::remove_all(build, ec);
   fs::remove(tmp.path / "allconfig", ec);
   fs::rename(tmp.path, entry, ec);
-  if (ec) return Err(entry.string(), ": cannot move the built kernel into the cache: ", ec.message());
+  if (ec)
+    return Err(entry.string(), ": cannot move the built kernel into the cache: ", ec.message());
   tmp.path.clear();
   a.bzimage = entry / "bzImage";
   a.config_file = entry / "config";

@@ -31,19 +31,19 @@ struct KernelSpec {
 };
 
 struct KernelArtifact {
-  std::filesystem::path bzimage;      // <cache>/kernels/<key>/bzImage
-  std::filesystem::path config_file;  // <cache>/kernels/<key>/config (the final .config)
-  std::string version;                // kernel release from the bzImage header, "6.1.192"
-  std::string config_digest;          // "sha256:<hex>" of the final .config
-  std::string key;                    // cache key (32 hex chars)
-  std::vector<std::string> fragments; // what was requested, "microvm", "net", "/path/x.config"
-  std::string created;                // UTC, "2026-11-27T04:12:00Z"
-  bool hit = false;                   // true when no build ran
+  std::filesystem::path bzimage;       // <cache>/kernels/<key>/bzImage
+  std::filesystem::path config_file;   // <cache>/kernels/<key>/config (the final .config)
+  std::string version;                 // kernel release from the bzImage header, "6.1.192"
+  std::string config_digest;           // "sha256:<hex>" of the final .config
+  std::string key;                     // cache key (32 hex chars)
+  std::vector<std::string> fragments;  // what was requested, "microvm", "net", "/path/x.config"
+  std::string created;                 // UTC, "2026-11-27T04:12:00Z"
+  bool hit = false;                    // true when no build ran
 };
 
 struct KernelBuildEnv {
-  std::filesystem::path configs_dir;  // where fragment names are looked up
-  std::filesystem::path cache_dir;    // kernels live in <cache_dir>/kernels/
+  std::filesystem::path configs_dir;                    // where fragment names are looked up
+  std::filesystem::path cache_dir;                      // kernels live in <cache_dir>/kernels/
   std::function<void(std::string_view line)> progress;  // one line per phase; may be empty
   // The make program (tests substitute a fake); empty = {"make"}.
   std::vector<std::string> make;
@@ -59,12 +59,13 @@ struct KernelPlan {
   std::vector<std::string> fragments;                 // as named in the spec
   KernelConfig requested;                             // merged fragments
   KernelSource source;
-  std::string compiler;                               // first line of `gcc --version`
+  std::string compiler;  // first line of `gcc --version`
   std::string key;
 };
 
 // "net" -> <configs_dir>/net.config; anything with a '/' or ending in ".config" is a path.
-Result<std::filesystem::path> ResolveKernelFragment(std::string_view name, const KernelBuildEnv& env);
+Result<std::filesystem::path> ResolveKernelFragment(std::string_view name,
+                                                    const KernelBuildEnv& env);
 Result<KernelPlan> PlanKernel(const KernelSpec& spec, const KernelBuildEnv& env);
 // The key of a plan's inputs; exposed for tests of stability and invalidation.
 std::string KernelCacheKey(const std::string& source_identity, const KernelConfig& requested,
@@ -73,7 +74,8 @@ std::string KernelCacheKey(const std::string& source_identity, const KernelConfi
 // Returns the cached kernel for `spec`, building it first on a miss.
 Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv& env);
 // The cached kernel for `spec` if it has been built (no build), for `arrow kernel path`.
-Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec, const KernelBuildEnv& env);
+Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec,
+                                                       const KernelBuildEnv& env);
 // Every complete entry in the cache, oldest first.
 Result<std::vector<KernelArtifact>> ListCachedKernels(const KernelBuildEnv& env);
 

@@ -2,6 +2,7 @@
 // and atomic entries are tested in milliseconds. The real kernel is kernel_e2e_test.cc.
 #include "builder/kernel_build.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "common/file_util.h"
 
@@ -106,7 +105,8 @@ TEST_F(KernelCache, KeyIsStableAndTracksEveryInput) {
   EXPECT_EQ(k.size(), 32u);
   EXPECT_EQ(Key(spec_), k);
   // Comments and blank lines do not change the kernel.
-  Write(env_.configs_dir / "microvm.config", "# reworded\n\nCONFIG_64BIT=y\n# CONFIG_PCI is not set\n");
+  Write(env_.configs_dir / "microvm.config",
+        "# reworded\n\nCONFIG_64BIT=y\n# CONFIG_PCI is not set\n");
   EXPECT_EQ(Key(spec_), k);
   // A changed option does.
   Write(env_.configs_dir / "microvm.config", "CONFIG_64BIT=y\nCONFIG_PCI=y\n");
@@ -198,7 +198,8 @@ TEST_F(KernelCache, InterruptedBuildLeavesNoEntryAndIsRetried) {
     setpgid(0, 0);
     _exit(EnsureKernel(spec_, env_).ok() ? 0 : 1);
   }
-  for (int i = 0; i < 500 && Builds() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && Builds() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(Builds(), 1);
   kill(-pid, SIGKILL);
   kill(pid, SIGKILL);
@@ -210,7 +211,8 @@ TEST_F(KernelCache, InterruptedBuildLeavesNoEntryAndIsRetried) {
   auto a = EnsureKernel(spec_, env_);
   ASSERT_TRUE(a.ok()) << a.message();
   EXPECT_FALSE(a->hit);
-  EXPECT_EQ(KernelsDir(), (std::vector<std::string>{a->key, a->key + ".lock"}));  // stale temp removed
+  EXPECT_EQ(KernelsDir(),
+            (std::vector<std::string>{a->key, a->key + ".lock"}));  // stale temp removed
 }
 
 TEST_F(KernelCache, ConcurrentBuildsOfOneKeyBuildOnce) {

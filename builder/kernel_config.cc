@@ -8,7 +8,9 @@
 namespace arrow::builder {
 namespace {
 
-bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 bool ValidName(std::string_view n) {
   if (!n.starts_with("CONFIG_") || n.size() == 7) return false;
@@ -18,8 +20,10 @@ bool ValidName(std::string_view n) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -28,7 +32,10 @@ bool ValidValue(std::string_view v) {
   if (v == "y" || v == "m" || v == "n") return true;
   if (v.size() >= 2 && v.front() == '"') {
     for (size_t i = 1; i < v.size(); ++i) {
-      if (v[i] == '\\') { ++i; continue; }
+      if (v[i] == '\\') {
+        ++i;
+        continue;
+      }
       if (v[i] == '"') return i == v.size() - 1;
     }
     return false;
@@ -101,8 +108,7 @@ Result<KernelConfig> ParseKernelConfig(std::string_view text, std::string_view n
       constexpr std::string_view kNotSet = " is not set";
       if (rest.starts_with("CONFIG_") && rest.ends_with(kNotSet)) {
         std::string_view opt = rest.substr(0, rest.size() - kNotSet.size());
-        if (!ValidName(opt))
-          return Err(where, ": bad option name '", std::string(opt), "'");
+        if (!ValidName(opt)) return Err(where, ": bad option name '", std::string(opt), "'");
         cfg.Set(std::string(opt), {"n", where});
       }
       continue;
@@ -150,8 +156,9 @@ Status VerifyKernelConfig(const KernelConfig& requested, const KernelConfig& fin
     msg += "\n  " + d.origin + ": " + d.name + "=" + d.requested + " -> ";
     msg += d.actual == "n" ? std::string("not set") : d.name + "=" + d.actual;
   }
-  msg += "\nEnable what these options depend on (see `depends on` in their Kconfig entry, or "
-         "search with `make menuconfig` and '/') or remove them from the fragment.";
+  msg +=
+      "\nEnable what these options depend on (see `depends on` in their Kconfig entry, or "
+      "search with `make menuconfig` and '/') or remove them from the fragment.";
   return Err(msg);
 }
 

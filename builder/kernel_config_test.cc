@@ -41,14 +41,17 @@ CONFIG_F=n
 }
 
 TEST(KernelConfig, RejectsMalformedLinesWithLocation) {
-  EXPECT_EQ(ErrorOf("CONFIG_A=y\nVIRTIO=y\n"),
-            "t.config:2: bad option name 'VIRTIO' (expected CONFIG_ followed by letters, digits or '_')");
+  EXPECT_EQ(
+      ErrorOf("CONFIG_A=y\nVIRTIO=y\n"),
+      "t.config:2: bad option name 'VIRTIO' (expected CONFIG_ followed by letters, digits or '_')");
   EXPECT_EQ(ErrorOf("CONFIG_A=yes\n"),
-            "t.config:1: bad value 'yes' for CONFIG_A (expected y, m, n, a number or a \"quoted string\")");
+            "t.config:1: bad value 'yes' for CONFIG_A (expected y, m, n, a number or a \"quoted "
+            "string\")");
   EXPECT_EQ(ErrorOf("CONFIG_A\n"),
             "t.config:1: expected CONFIG_NAME=value or '# CONFIG_NAME is not set', got 'CONFIG_A'");
   EXPECT_EQ(ErrorOf("CONFIG_S=\"open\n"),
-            "t.config:1: bad value '\"open' for CONFIG_S (expected y, m, n, a number or a \"quoted string\")");
+            "t.config:1: bad value '\"open' for CONFIG_S (expected y, m, n, a number or a \"quoted "
+            "string\")");
 }
 
 TEST(KernelConfig, MergeLaterWinsAndKeepsFirstPosition) {
@@ -73,14 +76,16 @@ CONFIG_VIRTIO_NET=y
 CONFIG_KVM=m
 CONFIG_NR_CPUS=16
 # CONFIG_ACPI is not set
-)", "microvm.config");
+)",
+                         "microvm.config");
   // What Kconfig produced: VIRTIO_NET vanished (NETDEVICES off), KVM forced built-in
   // (MODULES off), PCI turned on by something else, ACPI absent (fine).
   auto final_config = Parse(R"(CONFIG_NET=y
 CONFIG_PCI=y
 CONFIG_KVM=y
 CONFIG_NR_CPUS=16
-)", ".config");
+)",
+                            ".config");
   auto dropped = FindDroppedOptions(requested, final_config);
   ASSERT_EQ(dropped.size(), 3u);
   EXPECT_EQ(dropped[0].name, "CONFIG_VIRTIO_NET");

@@ -3,6 +3,8 @@
 
 #include <fnmatch.h>
 
+#include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -15,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct DepGraph {
-  std::map<std::string, std::string> file_of;             // canonical name -> relative path
-  std::map<std::string, std::vector<std::string>> deps;   // canonical name -> dep names
+  std::map<std::string, std::string> file_of;            // canonical name -> relative path
+  std::map<std::string, std::vector<std::string>> deps;  // canonical name -> dep names
 };
 
 std::string_view Trim(std::string_view s) {
@@ -77,7 +79,8 @@ Result<ModuleSet> ResolveModules(const fs::path& dir, const std::vector<std::str
   const fs::path dep_path = dir / "modules.dep";
   auto dep_text = ReadFile(dep_path);
   if (!dep_text.ok())
-    return Err(dep_text.message(), " (is ", dir.string(), " a lib/modules/<version> directory? run depmod)");
+    return Err(dep_text.message(), " (is ", dir.string(),
+               " a lib/modules/<version> directory? run depmod)");
   auto graph = ParseModulesDep(*dep_text, dep_path.string());
   if (!graph.ok()) return graph.error();
 
@@ -162,9 +165,15 @@ Status DecompressModule(const ModuleFile& m, const fs::path& dest) {
       if (ec) return Err(m.path.string(), ": cannot copy to ", dest.string(), ": ", ec.message());
       return Ok{};
     }
-    case ModuleCompression::kXz: tool = "xz"; break;
-    case ModuleCompression::kZstd: tool = "zstd"; break;
-    case ModuleCompression::kGzip: tool = "gzip"; break;
+    case ModuleCompression::kXz:
+      tool = "xz";
+      break;
+    case ModuleCompression::kZstd:
+      tool = "zstd";
+      break;
+    case ModuleCompression::kGzip:
+      tool = "gzip";
+      break;
   }
   std::string errors;
   CommandOptions o;

@@ -24,9 +24,9 @@ namespace arrow::builder {
 enum class ModuleCompression { kNone, kGzip, kXz, kZstd };
 
 struct ModuleFile {
-  std::string name;                   // canonical: "kvm_amd"
-  std::string relative;               // as in modules.dep: "kernel/arch/x86/kvm/kvm-amd.ko.xz"
-  std::filesystem::path path;         // modules_dir / relative
+  std::string name;            // canonical: "kvm_amd"
+  std::string relative;        // as in modules.dep: "kernel/arch/x86/kvm/kvm-amd.ko.xz"
+  std::filesystem::path path;  // modules_dir / relative
   ModuleCompression compression = ModuleCompression::kNone;
   // Where it goes in the image, always uncompressed: "kernel/arch/x86/kvm/kvm-amd.ko".
   std::string packed_relative;

@@ -19,7 +19,8 @@ class KernelModules : public ::testing::Test {
     fs::create_directories(dir_);
     // modules.dep as depmod writes it: each module with its full transitive dependency list.
     Write("modules.dep",
-          "kernel/arch/x86/kvm/kvm-amd.ko.xz: kernel/arch/x86/kvm/kvm.ko.xz kernel/virt/lib/irqbypass.ko.xz "
+          "kernel/arch/x86/kvm/kvm-amd.ko.xz: kernel/arch/x86/kvm/kvm.ko.xz "
+          "kernel/virt/lib/irqbypass.ko.xz "
           "kernel/drivers/crypto/ccp/ccp.ko.xz\n"
           "kernel/arch/x86/kvm/kvm.ko.xz: kernel/virt/lib/irqbypass.ko.xz\n"
           "kernel/virt/lib/irqbypass.ko.xz:\n"
@@ -75,8 +76,9 @@ TEST_F(KernelModules, BuiltinAndAliasNames) {
 TEST_F(KernelModules, ReportsAllMissingAtOnce) {
   auto r = ResolveModules(dir_, {"kvm", "nope", "fs-foo"});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.message(), dir_.string() + ": kernel module(s) not found: nope, fs-foo "
-                                         "(not in modules.dep, modules.builtin or modules.alias)");
+  EXPECT_EQ(r.message(), dir_.string() +
+                             ": kernel module(s) not found: nope, fs-foo "
+                             "(not in modules.dep, modules.builtin or modules.alias)");
 }
 
 TEST_F(KernelModules, DependencyCycleIsAnError) {
@@ -87,7 +89,9 @@ TEST_F(KernelModules, DependencyCycleIsAnError) {
 }
 
 TEST_F(KernelModules, DecompressesXzAndZstdModules) {
-  const std::string elf = "\x7f" "ELF fake module bytes";
+  const std::string elf =
+      "\x7f"
+      "ELF fake module bytes";
   for (auto [tool, ext] : {std::pair{"xz", ".xz"}, std::pair{"zstd", ".zst"}}) {
     fs::path plain = tmp_->path() / "m.ko";
     ASSERT_TRUE(WriteFileAtomic(plain, elf).ok());

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <sstream>
 
@@ -24,7 +25,8 @@ int64_t MtimeNs(const struct stat& st) {
 // "<size> <mtime_ns> <hex>" so later runs only stat() the tarball.
 Result<std::string> TarballDigest(const fs::path& path, const struct stat& st,
                                   const fs::path& cache_dir) {
-  const fs::path memo = cache_dir / "kernels" / "src" / (Sha256Hex(path.string()).substr(0, 16) + ".id");
+  const fs::path memo =
+      cache_dir / "kernels" / "src" / (Sha256Hex(path.string()).substr(0, 16) + ".id");
   const std::string stamp = std::to_string(st.st_size) + " " + std::to_string(MtimeNs(st));
   if (auto text = ReadFile(memo); text.ok()) {
     std::istringstream in(*text);
@@ -45,8 +47,8 @@ Result<std::string> DirSummary(const fs::path& dir) {
   uint64_t files = 0, bytes = 0;
   int64_t newest = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     struct stat st;
     if (::lstat(it->path().c_str(), &st) != 0) continue;
     ++files;
@@ -54,8 +56,8 @@ Result<std::string> DirSummary(const fs::path& dir) {
     newest = std::max(newest, MtimeNs(st));
   }
   if (ec) return Err(dir.string(), ": cannot walk kernel source: ", ec.message());
-  return "dir " + dir.string() + " files=" + std::to_string(files) + " bytes=" + std::to_string(bytes) +
-         " mtime=" + std::to_string(newest);
+  return "dir " + dir.string() + " files=" + std::to_string(files) +
+         " bytes=" + std::to_string(bytes) + " mtime=" + std::to_string(newest);
 }
 
 }  // namespace
@@ -67,14 +69,16 @@ Result<KernelSource> IdentifyKernelSource(const fs::path& given, const fs::path&
   struct stat st;
   if (::stat(src.path.c_str(), &st) != 0) {
     if (given.empty())
-      return Err("kernel source ", src.path.string(),
-                 " not found: install it (apt-get install linux-source-6.1, or scripts/install-deps.sh)"
-                 " or pass a kernel source directory or tarball");
+      return Err(
+          "kernel source ", src.path.string(),
+          " not found: install it (apt-get install linux-source-6.1, or scripts/install-deps.sh)"
+          " or pass a kernel source directory or tarball");
     return Err("kernel source ", src.path.string(), " not found");
   }
   if (S_ISDIR(st.st_mode)) {
     if (!fs::exists(src.path / "Makefile") || !fs::exists(src.path / "scripts" / "kconfig"))
-      return Err(src.path.string(), ": not a Linux kernel source tree (no Makefile or scripts/kconfig)");
+      return Err(src.path.string(),
+                 ": not a Linux kernel source tree (no Makefile or scripts/kconfig)");
     auto summary = DirSummary(src.path);
     if (!summary.ok()) return summary.error();
     src.identity = *summary;
@@ -99,7 +103,8 @@ Result<fs::path> UnpackKernelSource(const KernelSource& source, const fs::path& 
   fs::create_directories(root, ec);
   if (ec) return Err(root.string(), ": cannot create: ", ec.message());
   auto lock = FileLock::Acquire(root / (name + ".lock"), [&] {
-    if (progress) progress("[kernel] waiting for another process unpacking " + source.path.string());
+    if (progress)
+      progress("[kernel] waiting for another process unpacking " + source.path.string());
   });
   if (!lock.ok()) return lock.error();
   if (fs::exists(dest / "Makefile")) return dest;
@@ -118,8 +123,9 @@ Result<fs::path> UnpackKernelSource(const KernelSource& source, const fs::path& 
   }
   if (!fs::exists(tmp / "Makefile") || !fs::exists(tmp / "scripts" / "kconfig")) {
     fs::remove_all(tmp, ec);
-    return Err(source.path.string(),
-               ": not a Linux source tarball (expected one top directory holding the kernel Makefile)");
+    return Err(
+        source.path.string(),
+        ": not a Linux source tarball (expected one top directory holding the kernel Makefile)");
   }
   fs::rename(tmp, dest, ec);
   if (ec) {

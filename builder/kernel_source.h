@@ -22,8 +22,8 @@ inline constexpr const char* kDefaultKernelSource = "/usr/src/linux-source-6.1.t
 struct KernelSource {
   std::filesystem::path path;  // as given (absolute)
   bool is_tarball = false;
-  std::string identity;        // "tarball sha256:<hex>" or "dir <path> files=N bytes=N mtime=N"
-  std::string digest;          // tarball sha256 hex (empty for a directory)
+  std::string identity;  // "tarball sha256:<hex>" or "dir <path> files=N bytes=N mtime=N"
+  std::string digest;    // tarball sha256 hex (empty for a directory)
 };
 
 // Classifies and identifies `path` (empty = kDefaultKernelSource).
@@ -32,8 +32,8 @@ Result<KernelSource> IdentifyKernelSource(const std::filesystem::path& path,
 
 // The directory holding the top-level kernel Makefile: `source.path` itself for a directory,
 // else the tarball unpacked (once) under <cache_dir>/kernels/src/.
-Result<std::filesystem::path> UnpackKernelSource(const KernelSource& source,
-                                                 const std::filesystem::path& cache_dir,
-                                                 const std::function<void(std::string_view)>& progress);
+Result<std::filesystem::path> UnpackKernelSource(
+    const KernelSource& source, const std::filesystem::path& cache_dir,
+    const std::function<void(std::string_view)>& progress);
 
 }  // namespace arrow::builder

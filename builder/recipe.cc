@@ -229,9 +229,21 @@ void ParseRules(Checker& c, const toml::table& rules, Recipe& r) {
 }
 
 void ParseKernel(Checker& c, const toml::table& k, Recipe& r) {
-  c.CheckKeys(k, "kernel", {"image", "cmdline"});
+  c.CheckKeys(k, "kernel", {"config", "features", "image", "modules", "cmdline"});
+  if (auto v = c.String(k, "config")) r.kernel.config = *v;
+  r.kernel.features = c.StringArray(k, "features");
   if (auto v = c.String(k, "image")) r.kernel.image = *v;
+  r.kernel.modules = c.StringArray(k, "modules");
   if (auto v = c.String(k, "cmdline")) r.kernel.cmdline = *v;
+  // A tuned kernel is built from config + features; a prebuilt one is an image (+ modules).
+  if (!r.kernel.image.empty() && (k.get("config") || k.get("features")))
+    c.Fail(k.get(k.get("config") ? "config" : "features")->source(),
+           "[kernel] takes either image (a prebuilt kernel) or config/features (a tuned one), "
+           "not both");
+  if (k.get("modules") && r.kernel.image.empty())
+    c.Fail(k.get("modules")->source(),
+           "'modules' needs a prebuilt [kernel] image: tuned kernels have no module support "
+           "(add a feature fragment instead)");
 }
 
 void ParseVm(Checker& c, const toml::table& vm, Recipe& r) {
@@ -315,6 +327,11 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   if (const toml::table* t = c.Section(root, "vm")) ParseVm(c, *t, r);
   if (c.failed()) return c.ToError();
   return r;
+}
+
+std::filesystem::path RecipePath(const Recipe& recipe, const std::string& path) {
+  std::filesystem::path p(path);
+  return p.is_absolute() ? p : recipe.file.parent_path() / p;
 }
 
 Result<Recipe> LoadRecipe(const std::filesystem::path& path) {

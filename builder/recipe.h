@@ -42,8 +42,11 @@ struct Recipe {
   } rules;
 
   struct Kernel {
-    std::string image;    // host path of a bzImage; empty = default
-    std::string cmdline;  // appended to Arrow's default kernel command line
+    std::string config;                 // tuned base config ("microvm" when nothing is set)
+    std::vector<std::string> features;  // fragments: names in kernel-configs/ or paths
+    std::string image;                  // host path of a prebuilt bzImage (instead of config)
+    std::vector<std::string> modules;   // with image: modules to load at boot (+ dependencies)
+    std::string cmdline;                // appended to Arrow's default kernel command line
   } kernel;
 
   struct Vm {
@@ -55,6 +58,10 @@ struct Recipe {
 // Parses recipe text; `filename` is used in messages and to resolve [files] map sources.
 Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& filename);
 Result<Recipe> LoadRecipe(const std::filesystem::path& path);
+
+// A host path named in a recipe ([files] map sources, [kernel] image, fragment paths): relative
+// paths are relative to the recipe's directory.
+std::filesystem::path RecipePath(const Recipe& recipe, const std::string& path);
 
 // "128M", "1G", "512K", "1048576" -> bytes. Used by the recipe and by CLI flags.
 Result<uint64_t> ParseSize(std::string_view text);

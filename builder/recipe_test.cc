@@ -109,6 +109,26 @@ TEST(Recipe, BadValues) {
             "t.recipe:5:10: 'memory' must be between 32M and 1T");
 }
 
+TEST(Recipe, KernelTunedOrPrebuilt) {
+  auto tuned = ParseRecipe(
+      "name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nconfig = \"microvm\"\nfeatures = [\"net\"]\n",
+      "t.recipe");
+  ASSERT_TRUE(tuned.ok()) << tuned.message();
+  EXPECT_EQ(tuned->kernel.config, "microvm");
+  EXPECT_EQ(tuned->kernel.features, std::vector<std::string>{"net"});
+  auto pre = ParseRecipe(
+      "name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nimage = \"/vmlinuz\"\nmodules = [\"kvm-amd\"]\n",
+      "t.recipe");
+  ASSERT_TRUE(pre.ok()) << pre.message();
+  EXPECT_EQ(pre->kernel.modules, std::vector<std::string>{"kvm-amd"});
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nimage = \"/v\"\nfeatures = [\"net\"]\n"),
+            "t.recipe:6:12: [kernel] takes either image (a prebuilt kernel) or config/features (a "
+            "tuned one), not both");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nmodules = [\"kvm\"]\n"),
+            "t.recipe:5:11: 'modules' needs a prebuilt [kernel] image: tuned kernels have no module "
+            "support (add a feature fragment instead)");
+}
+
 TEST(Recipe, TomlSyntaxErrorHasPosition) {
   std::string e = ErrorOf("name = \"x\n");
   EXPECT_EQ(e.rfind("t.recipe:1:", 0), 0u) << e;

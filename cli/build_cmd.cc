@@ -3,26 +3,55 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "builder/build.h"
 #include "builder/recipe.h"
 #include "cli/commands.h"
+#include "registry/registry.h"
 
 namespace arrow::cli {
 namespace fs = std::filesystem;
 
+namespace {
+
+void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r, bool list) {
+  if (list)
+    for (const auto& pf : r.files)
+      std::printf("%10s  %-60s %s\n", pf.type == "file" ? HumanSize(pf.size).c_str() : pf.type.c_str(),
+                  pf.path.c_str(), pf.reason.c_str());
+  size_t nfiles = 0;
+  for (const auto& pf : r.files) nfiles += pf.type == "file";
+  std::printf("%s: %zu entries (%zu files, %s), initramfs %s compressed (ratio %.2f)\n",
+              o.output.c_str(), r.files.size(), nfiles, HumanSize(r.file_bytes).c_str(),
+              HumanSize(r.initramfs_bytes).c_str(),
+              r.initramfs_bytes ? double(r.cpio_bytes) / double(r.initramfs_bytes) : 0.0);
+  std::printf("kernel %s (%s), %s\n", r.kernel_version.c_str(), r.kernel_origin.c_str(),
+              HumanSize(r.kernel_bytes).c_str());
+  std::printf("wrote %s (%s), manifest %s\n", o.output.c_str(), HumanSize(r.arrow_bytes).c_str(),
+              r.manifest_digest.c_str());
+}
+
+}  // namespace
+
 void AddBuild(CLI::App& app, std::function<int()>* selected) {
   struct Flags {
-    std::string recipe, output, sysroot = "/", kernel;
-    int level = 19, threads = 0;
-    bool quiet = false, list = false;
+    std::string recipe, output, sysroot = "/", kernel, kernel_source, push;
+    int level = 19, threads = 0, jobs = 0;
+    bool quiet = false, list = false, plain_http = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("build", "Build an .arrow image from a recipe");
   cmd->add_option("recipe", f->recipe, "The recipe (TOML)")->required();
   cmd->add_option("-o,--output", f->output, "Output file (default: <name>.arrow)");
   cmd->add_option("--sysroot", f->sysroot, "Build root to take the app and its libraries from");
-  cmd->add_option("--kernel", f->kernel, "Kernel bzImage (overrides [kernel] image)");
+  cmd->add_option("--kernel", f->kernel, "Prebuilt kernel bzImage (overrides [kernel])");
+  cmd->add_option("--kernel-source", f->kernel_source,
+                  "Linux source dir or tarball for a tuned kernel (default: Debian's linux-source-6.1)");
+  cmd->add_option("-j,--jobs", f->jobs, "make -j for a tuned kernel build (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--push", f->push, "Push the arrow to this registry reference after building");
+  cmd->add_flag("--plain-http", f->plain_http, "With --push: HTTP instead of HTTPS");
   cmd->add_option("--zstd-level", f->level, "zstd level of the initramfs (1-19)")->check(CLI::Range(1, 19));
   cmd->add_option("--threads", f->threads, "zstd worker threads (0 = all cores)")->check(CLI::Range(0, 256));
   cmd->add_flag("-q,--quiet", f->quiet, "Print only errors");
@@ -39,6 +68,18 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
       o.output = f->output.empty() ? fs::path(recipe->name + ".arrow") : fs::path(f->output);
       o.sysroot = f->sysroot;
       o.kernel_override = f->kernel;
+      o.kernel_source = f->kernel_source;
+      o.kernel_jobs = f->jobs;
+      if (!f->quiet) o.progress = [](std::string_view l) { std::cerr << l << "\n"; };
+      std::optional<registry::Reference> push_ref;
+      if (!f->push.empty()) {  // a bad reference fails before minutes of building
+        auto ref = registry::ParseReference(f->push);
+        if (!ref) {
+          std::cerr << "arrow-build: --push: " << ref.message() << "\n";
+          return 2;
+        }
+        push_ref = *ref;
+      }
       o.init_binary = FindInitBinary();
       o.zstd_level = f->level;
       o.threads = f->threads;
@@ -50,20 +91,21 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
         return 1;
       }
       for (const auto& w : report->warnings) std::cerr << "arrow-build: warning: " << w << "\n";
-      if (f->quiet) return 0;
-      if (f->list)
-        for (const auto& pf : report->files)
-          std::printf("%10s  %-60s %s\n", pf.type == "file" ? HumanSize(pf.size).c_str() : pf.type.c_str(),
-                      pf.path.c_str(), pf.reason.c_str());
-      size_t nfiles = 0;
-      for (const auto& pf : report->files) nfiles += pf.type == "file";
-      std::printf("%s: %zu entries (%zu files, %s), initramfs %s compressed (ratio %.2f), kernel %s %s\n",
-                  o.output.c_str(), report->files.size(), nfiles, HumanSize(report->file_bytes).c_str(),
-                  HumanSize(report->initramfs_bytes).c_str(),
-                  report->initramfs_bytes ? double(report->cpio_bytes) / report->initramfs_bytes : 0.0,
-                  report->kernel_version.c_str(), HumanSize(report->kernel_bytes).c_str());
-      std::printf("wrote %s (%s), manifest %s\n", o.output.c_str(),
-                  HumanSize(report->arrow_bytes).c_str(), report->manifest_digest.c_str());
+      if (!f->quiet) PrintSummary(o, *report, f->list);
+      if (!push_ref) return 0;
+      registry::ClientOptions co;
+      co.plain_http = f->plain_http;
+      co.progress = !f->quiet;
+      co.mtime = o.mtime;
+      auto pushed = registry::Push(o.output, *push_ref, co);
+      if (!pushed) {
+        std::cerr << "arrow-build: push: " << pushed.message() << "\n";
+        return 1;
+      }
+      if (!f->quiet)
+        std::printf("pushed %s (%s), %d blob(s) uploaded, %d already there\n",
+                    pushed->reference.c_str(), pushed->manifest_digest.c_str(),
+                    pushed->blobs_uploaded, pushed->blobs_skipped);
       return 0;
     };
   });

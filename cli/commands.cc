@@ -13,6 +13,9 @@ Commands::Commands(CLI::App& app) {
   AddBuild(app, &selected_);
   AddInspect(app, &selected_);
   AddRun(app, &selected_);
+  AddKernel(app, &selected_);
+  AddPush(app, &selected_);
+  AddPull(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

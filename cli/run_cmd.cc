@@ -1,53 +1,211 @@
-// `arrow run` / `arrow-run FILE.arrow`: boots an arrow; exits with the app's exit status.
+// `arrow run` / `arrow-run FILE.arrow [options] [-- args...]`: boots an arrow on the built-in
+// KVM VMM or qemu and exits with the app's exit status. This is the one place where runner
+// outcomes become exit codes: the app's status; 124 timeout; 125 runner error (bad image, no
+// usable KVM, guest panic/triple fault/reset without a status); 126/127 come from arrow-init;
+// 130 when stopped by Ctrl-A x or a signal.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "builder/recipe.h"
 #include "cli/commands.h"
 #include "packer/arrow_file.h"
+#include "runner/launch.h"
 #include "runner/qemu.h"
+#include "runner/vmm.h"
 
 namespace arrow::cli {
+namespace {
+
+constexpr int kExitInterrupted = 130;
+
+struct RunFlags {
+  std::string image, memory, vmm = "auto", timeout, qemu_cpu;
+  std::vector<std::string> args, env, append;
+  int cpus = 0;
+  bool quiet = false, json = false, boot_time = false;
+};
+
+// "30s", "500ms", "2m" or plain seconds ("1.5").
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  const std::string unit = text.substr(pos);
+  double ms = unit == "ms"                  ? v
+              : unit == "s" || unit.empty() ? v * 1000
+              : unit == "m"                 ? v * 60000
+                                            : -1;
+  if (pos == 0 || ms < 0 || v < 0)
+    return Err("invalid duration '", text, "' (expected e.g. 30s, 500ms, 2m)");
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+// Peak resident memory of the VMM: this process for the built-in VMM (guest pages it touched
+// included), the qemu child for qemu.
+long MaxRssKb(const std::string& vmm) {
+  rusage ru{};
+  getrusage(vmm == "qemu" ? RUSAGE_CHILDREN : RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+double Ms(std::chrono::nanoseconds d) {
+  return static_cast<double>(d.count()) / 1e6;
+}
+
+struct Report {
+  int exit_code = 0;
+  std::string outcome, message, vmm;
+  std::optional<double> boot_ms;
+  double run_ms = 0;
+};
+
+int Finish(const RunFlags& f, const Report& r) {
+  if (!r.message.empty()) std::cerr << "arrow-run: " << r.message << "\n";
+  if (f.boot_time) {
+    char line[160];
+    if (r.boot_ms)
+      snprintf(line, sizeof line, "arrow-run: boot %.1f ms (VMM start to init), run %.1f ms (%s)\n",
+               *r.boot_ms, r.run_ms, r.vmm.c_str());
+    else
+      snprintf(line, sizeof line, "arrow-run: run %.1f ms (%s; %s)\n", r.run_ms, r.vmm.c_str(),
+               r.vmm == "qemu" ? "boot time is measured by the built-in VMM only"
+                               : "the guest never signalled init start");
+    std::cerr << line;
+  }
+  if (f.json) {
+    nlohmann::json j = {
+        {"exit_status", r.exit_code},
+        {"outcome", r.outcome},
+        {"vmm", r.vmm},
+        {"boot_time_ms", r.boot_ms ? nlohmann::json(*r.boot_ms) : nlohmann::json(nullptr)},
+        {"run_time_ms", r.run_ms},
+        {"max_rss_kb", MaxRssKb(r.vmm)}};
+    if (!r.message.empty()) j["message"] = r.message;
+    std::cout << "\n" << j.dump() << std::endl;
+  }
+  return r.exit_code;
+}
+
+int RunMain(const RunFlags& f) {
+  Report rep;
+  auto fail = [&](const std::string& m) {
+    rep.exit_code = runner::kExitRunnerError;
+    rep.outcome = "runner-error";
+    rep.message = m;
+    return Finish(f, rep);
+  };
+  runner::RunOptions o;
+  o.quiet = f.quiet;
+  if (!f.memory.empty()) {
+    auto m = builder::ParseSize(f.memory);
+    if (!m) return fail("--memory: " + m.message());
+    o.memory = *m;
+  }
+  if (f.cpus > 0) o.cpus = f.cpus;
+  if (!f.timeout.empty()) {
+    auto t = ParseDuration(f.timeout);
+    if (!t) return fail("--timeout: " + t.message());
+    o.timeout = *t;
+  }
+  if (!f.args.empty()) o.args = f.args;
+  o.extra_cmdline = f.append;
+  o.qemu_cpu = f.qemu_cpu;
+  for (const auto& e : f.env) {
+    size_t eq = e.find('=');
+    if (eq == 0) return fail("--env '" + e + "': expected KEY=VALUE");
+    if (eq == std::string::npos) {  // like docker: --env KEY takes the host's value
+      const char* v = getenv(e.c_str());
+      if (!v) return fail("--env '" + e + "': expected KEY=VALUE (and " + e + " is not set here)");
+      o.env.push_back(e + "=" + v);
+    } else {
+      o.env.push_back(e);
+    }
+  }
+  auto img = packer::ReadArrow(f.image);
+  if (!img) return fail(img.message());
+
+  std::string vmm = f.vmm, why;
+  const bool kvm_ok = runner::KvmUsableForLinux(&why);
+  if (vmm == "auto") {
+    vmm = kvm_ok ? "builtin" : "qemu";
+    if (!kvm_ok && !f.quiet) std::cerr << "arrow-run: " << why << "; using qemu\n";
+  } else if (vmm == "builtin" && !kvm_ok && !getenv("ARROW_FORCE_BUILTIN")) {
+    return fail("--vmm builtin: " + why + " (use --vmm qemu or auto)");
+  }
+  rep.vmm = vmm;
+  const auto start = std::chrono::steady_clock::now();
+  if (vmm == "qemu") {
+    auto r = runner::RunWithQemu(*img, o);
+    rep.run_ms = Ms(std::chrono::steady_clock::now() - start);
+    if (!r) return fail(r.message());
+    rep.exit_code = r->exit_code;
+    rep.message = r->diagnosis;
+    rep.outcome = r->exit_code == runner::kExitTimeout && !r->diagnosis.empty() ? "timeout"
+                  : r->diagnosis.empty()                                        ? "exited"
+                                                                                : "runner-error";
+    return Finish(f, rep);
+  }
+  o.console_input = true;
+  auto r = runner::RunWithBuiltin(*img, o);
+  if (!r) return fail(r.message());
+  rep.outcome = runner::OutcomeName(r->outcome);
+  rep.run_ms = Ms(r->run_time);
+  if (r->boot_time) rep.boot_ms = Ms(*r->boot_time);
+  rep.message = r->message;
+  switch (r->outcome) {
+    case runner::Outcome::kExited:
+      rep.exit_code = r->status;
+      break;
+    case runner::Outcome::kTimeout:
+      rep.exit_code = runner::kExitTimeout;
+      break;
+    case runner::Outcome::kInterrupted:
+      rep.exit_code = kExitInterrupted;
+      break;
+    case runner::Outcome::kTripleFault:
+    case runner::Outcome::kReset:
+    case runner::Outcome::kHalted:
+    case runner::Outcome::kCrash:
+      rep.exit_code = runner::kExitRunnerError;
+      break;
+  }
+  return Finish(f, rep);
+}
+
+}  // namespace
 
 void AddRun(CLI::App& app, std::function<int()>* selected) {
-  struct Flags {
-    std::string image, memory, vmm = "auto";
-    int cpus = 0;
-    double timeout = 0;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand("run", "Boot an .arrow image; exit with the app's status");
   cmd->add_option("image", f->image, "The .arrow file")->required();
+  cmd->add_option("args", f->args, "After --: arguments replacing the recipe's args");
+  cmd->add_option("--env", f->env,
+                  "KEY=VALUE added to (or replacing in) the app's environment; repeatable");
   cmd->add_option("--memory", f->memory, "Guest memory (e.g. 256M); default: the image's");
   cmd->add_option("--cpus", f->cpus, "vCPUs; default: the image's")->check(CLI::Range(1, 64));
-  cmd->add_option("--timeout", f->timeout, "Stop the guest after this many seconds (exit 124)");
-  cmd->add_option("--vmm", f->vmm, "qemu (TCG or KVM) or auto")->check(CLI::IsMember({"auto", "qemu"}));
-  cmd->callback([f, selected] {
-    *selected = [f]() -> int {
-      auto img = packer::ReadArrow(f->image);
-      if (!img) {
-        std::cerr << "arrow-run: " << img.message() << "\n";
-        return runner::kExitRunnerError;
-      }
-      runner::RunOptions o;
-      if (!f->memory.empty()) {
-        auto m = builder::ParseSize(f->memory);
-        if (!m) {
-          std::cerr << "arrow-run: --memory: " << m.message() << "\n";
-          return runner::kExitRunnerError;
-        }
-        o.memory = *m;
-      }
-      if (f->cpus > 0) o.cpus = f->cpus;
-      o.timeout = std::chrono::milliseconds(static_cast<long long>(f->timeout * 1000));
-      auto r = runner::RunWithQemu(*img, o);
-      if (!r) {
-        std::cerr << "arrow-run: " << r.message() << "\n";
-        return runner::kExitRunnerError;
-      }
-      if (!r->diagnosis.empty()) std::cerr << "arrow-run: " << r->diagnosis << "\n";
-      return r->exit_code;
-    };
-  });
+  cmd->add_option("--timeout", f->timeout,
+                  "Stop the guest after this long: 30s, 500ms, 2m (exit 124)");
+  cmd->add_option("--vmm", f->vmm, "builtin (KVM), qemu, or auto (builtin when KVM can run Linux)")
+      ->check(CLI::IsMember({"auto", "builtin", "qemu"}));
+  cmd->add_option("--append", f->append, "Extra kernel command-line parameters (repeatable)");
+  cmd->add_option("--qemu-cpu", f->qemu_cpu,
+                  "qemu backend: the -cpu model (e.g. EPYC,+svm for nested KVM)");
+  cmd->add_flag("-q,--quiet", f->quiet, "App output only: a quiet kernel and no runner chatter");
+  cmd->add_flag("--json", f->json,
+                "Finish with one JSON line on stdout: exit status, outcome, boot and run time");
+  cmd->add_flag("--boot-time", f->boot_time,
+                "Print the boot time (VMM start to init) and run time on stderr");
+  cmd->callback([f, selected] { *selected = [f]() -> int { return RunMain(*f); }; });
 }
 
 }  // namespace arrow::cli

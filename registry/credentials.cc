@@ -5,9 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/file_util.h"
 
@@ -48,7 +47,8 @@ Result<std::string> Base64Decode(const std::string& in) {
                           static_cast<int>(s.size()));
   if (n < 0) return Err("invalid base64");
   size_t len = static_cast<size_t>(n);
-  for (size_t i = s.size(); i > 0 && s[i - 1] == '=' && len > 0; --i) --len;  // EVP keeps padding bytes
+  for (size_t i = s.size(); i > 0 && s[i - 1] == '=' && len > 0; --i)
+    --len;  // EVP keeps padding bytes
   return std::string(reinterpret_cast<char*>(out.data()), len);
 }
 
@@ -63,7 +63,8 @@ Credentials CredentialsFromDockerConfig(const std::string& json_text, const std:
   if (auto auths = j.find("auths"); auths != j.end() && auths->is_object()) {
     for (const auto& [key, entry] : auths->items()) {
       if (!SameRegistry(HostOfKey(key), registry) || !entry.is_object()) continue;
-      if (auto a = entry.find("auth"); a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {
+      if (auto a = entry.find("auth");
+          a != entry.end() && a->is_string() && !a->get<std::string>().empty()) {
         auto decoded = Base64Decode(a->get<std::string>());
         size_t colon = decoded.ok() ? decoded->find(':') : std::string::npos;
         if (colon == std::string::npos) {
@@ -81,7 +82,8 @@ Credentials CredentialsFromDockerConfig(const std::string& json_text, const std:
         return c;
       }
       if (entry.contains("identitytoken"))
-        c.note = source + ": auths[\"" + key + "\"] holds an identity token, which Arrow does not use";
+        c.note =
+            source + ": auths[\"" + key + "\"] holds an identity token, which Arrow does not use";
     }
   }
   auto helper = [&](const nlohmann::json& h) {
@@ -107,9 +109,12 @@ Credentials FindCredentials(const std::string& registry) {
     return c;
   }
   std::filesystem::path dir;
-  if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d) dir = d;
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::filesystem::path(h) / ".docker";
-  else return {};
+  if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d)
+    dir = d;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    dir = std::filesystem::path(h) / ".docker";
+  else
+    return {};
   std::filesystem::path file = dir / "config.json";
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return {};

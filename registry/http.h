@@ -27,9 +27,10 @@ struct HttpRequest {
   std::string_view body;             // request body (POST/PUT/PATCH); may be empty
   // When set, a 2xx response body is streamed here instead of kept; returning an error aborts.
   std::function<Status(std::string_view)> sink;
-  uint64_t max_body = 8u << 20;      // cap on a kept body
-  std::string progress_label;        // non-empty: show progress on stderr (caller checks the TTY)
+  uint64_t max_body = 8u << 20;  // cap on a kept body
+  std::string progress_label;    // non-empty: show progress on stderr (caller checks the TTY)
   uint64_t progress_total = 0;
+  uint64_t progress_offset = 0;  // bytes of the same blob sent by earlier requests (chunks)
 };
 
 struct HttpResponse {
@@ -51,10 +52,10 @@ struct TransportError {
 
 struct TransportOptions {
   long connect_timeout_s = 15;
-  long low_speed_time_s = 30;     // abort when below 1 KiB/s for this long
-  uint64_t max_recv_speed = 0;    // bytes/s, 0 = unlimited (--limit-rate)
+  long low_speed_time_s = 30;   // abort when below 1 KiB/s for this long
+  uint64_t max_recv_speed = 0;  // bytes/s, 0 = unlimited (--limit-rate)
   uint64_t max_send_speed = 0;
-  bool verbose = false;           // log each request/status on stderr
+  bool verbose = false;  // log each request/status on stderr
 };
 
 class Transport {

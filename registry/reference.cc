@@ -7,13 +7,18 @@
 namespace arrow::registry {
 namespace {
 
-bool IsAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsAlnumLower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // One path component: [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)*
 bool ValidComponent(const std::string& c) {
   if (c.empty() || !IsAlnumLower(c.front()) || !IsAlnumLower(c.back())) return false;
   for (size_t i = 0; i < c.size();) {
-    if (IsAlnumLower(c[i])) { ++i; continue; }
+    if (IsAlnumLower(c[i])) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < c.size() && !IsAlnumLower(c[j])) ++j;
     std::string sep = c.substr(i, j - i);
@@ -56,7 +61,8 @@ bool ValidHost(const std::string& h) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') return false;
   if (colon != std::string::npos) {
     std::string port = h.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos)
       return false;
   }
   return true;
@@ -76,7 +82,8 @@ Result<Reference> ParseReference(const std::string& text) {
   if (size_t at = s.find('@'); at != std::string::npos) {
     r.digest = s.substr(at + 1);
     s.resize(at);
-    if (!ValidDigest(r.digest)) return bad("digest '" + r.digest + "' is not sha256:<64 lowercase hex>");
+    if (!ValidDigest(r.digest))
+      return bad("digest '" + r.digest + "' is not sha256:<64 lowercase hex>");
   }
   size_t slash = s.rfind('/');
   size_t colon = s.rfind(':');
@@ -106,7 +113,8 @@ Result<Reference> ParseReference(const std::string& text) {
     if (j == std::string::npos) j = path.size();
     std::string comp = path.substr(i, j - i);
     if (!ValidComponent(comp))
-      return bad("path component '" + comp + "' must be lowercase letters and digits separated by '.', '_', '__' or '-'");
+      return bad("path component '" + comp +
+                 "' must be lowercase letters and digits separated by '.', '_', '__' or '-'");
     i = j + 1;
   }
   if (path.size() > 255) return bad("repository path is longer than 255 characters");
@@ -115,7 +123,9 @@ Result<Reference> ParseReference(const std::string& text) {
   return r;
 }
 
-std::string Reference::ApiHost() const { return registry == "docker.io" ? "registry-1.docker.io" : registry; }
+std::string Reference::ApiHost() const {
+  return registry == "docker.io" ? "registry-1.docker.io" : registry;
+}
 
 bool Reference::IsLoopback() const {
   std::string host = registry;

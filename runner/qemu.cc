@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -34,7 +35,8 @@ bool KvmUsableForLinux(std::string* why) {
 RunResult MapQemuExit(int status, bool timed_out) {
   if (timed_out) return {kExitTimeout, "timed out: the guest was stopped"};
   if (WIFSIGNALED(status))
-    return {kExitRunnerError, std::string("qemu was killed by signal ") + strsignal(WTERMSIG(status))};
+    return {kExitRunnerError,
+            std::string("qemu was killed by signal ") + strsignal(WTERMSIG(status))};
   int code = WEXITSTATUS(status);
   if (code & 1) return {code >> 1, ""};
   if (code == 0)
@@ -45,30 +47,61 @@ RunResult MapQemuExit(int status, bool timed_out) {
 }
 
 Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions& o) {
-  const packer::Blob* kernel = image.FindLayer(packer::kKernelMediaType);
-  const packer::Blob* initrd = image.FindLayer(packer::kInitramfsMediaType);
-  if (!kernel || !initrd) return Err("the image has no kernel or no initramfs layer");
+  auto boot = PrepareBoot(image, o);
+  if (!boot) return boot.error();
   auto tmp = TempDir::Create("arrow-run");
   if (!tmp) return tmp.error();
   const fs::path kpath = tmp->path() / "vmlinuz", ipath = tmp->path() / "initramfs";
-  ARROW_TRY(WriteFileAtomic(kpath, kernel->data));
-  ARROW_TRY(WriteFileAtomic(ipath, initrd->data));
-
-  const auto& cfg = image.config_json;
-  uint64_t memory = o.memory.value_or(cfg.value("/vm/memory"_json_pointer, uint64_t{128} << 20));
-  int cpus = o.cpus.value_or(cfg.value("/vm/cpus"_json_pointer, 1));
-  std::string cmdline = cfg.value("/kernel/cmdline"_json_pointer, std::string("console=ttyS0"));
-  for (const auto& c : o.extra_cmdline) cmdline += " " + c;
+  ARROW_TRY(WriteFileAtomic(kpath, boot->kernel));
+  ARROW_TRY(WriteFileAtomic(ipath, boot->initrd));
+  const uint64_t memory = boot->memory;
+  const int cpus = boot->cpus;
+  const std::string& cmdline = boot->cmdline;
   std::string why;
   std::string accel = o.accel;
   if (accel == "auto") accel = KvmUsableForLinux(&why) ? "kvm" : "tcg";
 
-  std::vector<std::string> args = {
-      "qemu-system-x86_64", "-accel", accel, "-M", "pc", "-cpu", accel == "kvm" ? "host" : "max",
-      "-m", std::to_string(memory >> 20) + "M", "-smp", std::to_string(cpus),
-      "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-      "-kernel", kpath.string(), "-initrd", ipath.string(), "-append", cmdline};
+  std::vector<std::string> args = {"qemu-system-x86_64",
+                                   "-accel",
+                                   accel,
+                                   "-M",
+                                   "pc",
+                                   "-cpu",
+                                   !o.qemu_cpu.empty() ? o.qemu_cpu
+                                   : accel == "kvm"    ? "host"
+                                                       : "max",
+                                   "-m",
+                                   std::to_string(memory >> 20) + "M",
+                                   "-smp",
+                                   std::to_string(cpus),
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-display",
+                                   "none",
+                                   "-serial",
+                                   "stdio",
+                                   "-no-reboot",
+                                   "-device",
+                                   "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                                   "-kernel",
+                                   kpath.string(),
+                                   "-initrd",
+                                   ipath.string(),
+                                   "-append",
+                                   cmdline};
+  // ARROW_QEMU_EXTRA: extra qemu arguments, space-separated (debugging and benchmarks).
+  if (const char* extra = getenv("ARROW_QEMU_EXTRA")) {
+    std::string word;
+    for (const char* p = extra;; p++) {
+      if (*p == ' ' || *p == 0) {
+        if (!word.empty()) args.push_back(word);
+        word.clear();
+        if (!*p) break;
+      } else {
+        word += *p;
+      }
+    }
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

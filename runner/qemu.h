@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "packer/arrow_file.h"
+#include "runner/launch.h"
 
 namespace arrow::runner {
 
@@ -16,17 +17,9 @@ namespace arrow::runner {
 inline constexpr int kExitTimeout = 124;
 inline constexpr int kExitRunnerError = 125;
 
-struct RunOptions {
-  std::optional<uint64_t> memory;           // bytes; default: the image's
-  std::optional<int> cpus;                  // default: the image's
-  std::chrono::milliseconds timeout{0};     // 0 = none
-  std::string accel = "auto";               // "kvm", "tcg" or "auto"
-  std::vector<std::string> extra_cmdline;   // appended to the kernel command line
-};
-
 struct RunResult {
-  int exit_code = 0;        // what arrow-run exits with
-  std::string diagnosis;    // why, when it is not the app's own status
+  int exit_code = 0;      // what arrow-run exits with
+  std::string diagnosis;  // why, when it is not the app's own status
 };
 
 // True when /dev/kvm can run an unmodified Linux guest (exists, opens, and is not the

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "runner/arch/x86_64/layout.h"
@@ -18,9 +19,10 @@ Result<GuestMemory> GuestMemory::Create(uint64_t size) {
   if (size > (uint64_t{1} << 40)) return Err("memory: guest RAM above 1 TiB is not supported");
   // SAFETY: a fresh anonymous private mapping; no existing memory is affected. NORESERVE: the
   // guest only costs what it touches.
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return Err("memory: mmap of ", std::to_string(size >> 20), " MiB: ", std::strerror(errno));
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED)
+    return Err("memory: mmap of ", std::to_string(size >> 20), " MiB: ", std::strerror(errno));
   auto* base = static_cast<uint8_t*>(p);
   std::vector<MemoryRegion> regions;
   uint64_t low = std::min(size, layout::kMmioHoleStart);
@@ -40,14 +42,21 @@ GuestMemory::~GuestMemory() {
   if (base_) munmap(base_, map_size_);
 }
 
-Result<std::span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) {
+Result<std::span<uint8_t>> CheckedSpan(std::span<uint8_t> area, uint64_t off, uint64_t len,
+                                       const char* what) {
   uint64_t end;
-  if (!CheckedAdd(gpa, len, &end)) return Err("memory: address range overflows at 0x", Hex(gpa));
+  if (!CheckedAdd(off, len, &end) || end > area.size())
+    return Err(what, ": range [0x", Hex(off), " +0x", Hex(len), ") is outside [0, 0x",
+               Hex(area.size()), ")");
+  return area.subspan(off, len);
+}
+
+Result<std::span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) {
   for (const auto& r : regions_) {
-    if (gpa >= r.guest_addr && end <= r.guest_addr + r.size)
-      return std::span<uint8_t>(r.host + (gpa - r.guest_addr), len);
+    if (gpa >= r.guest_addr && gpa < r.guest_addr + r.size)
+      return CheckedSpan(std::span<uint8_t>(r.host, r.size), gpa - r.guest_addr, len, "memory");
   }
-  return Err("memory: guest range [0x", Hex(gpa), ", 0x", Hex(end), ") is outside RAM");
+  return Err("memory: guest address 0x", Hex(gpa), " is outside RAM");
 }
 
 Status GuestMemory::Write(uint64_t gpa, std::string_view bytes) {

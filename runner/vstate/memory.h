@@ -62,4 +62,10 @@ inline bool CheckedAdd(uint64_t a, uint64_t b, uint64_t* out) {
   return !__builtin_add_overflow(a, b, out);
 }
 
+// The one bounds check for guest-controlled offsets and lengths: [off, off+len) of `area`, or
+// an error when it overflows or leaves the area. GuestMemory::Slice and the vCPU's kvm_run I/O
+// data (string I/O counts, MMIO lengths) both go through it.
+Result<std::span<uint8_t>> CheckedSpan(std::span<uint8_t> area, uint64_t off, uint64_t len,
+                                       const char* what);
+
 }  // namespace arrow::runner

@@ -38,15 +38,15 @@ inline constexpr uint16_t kXlfKernel64 = 0x01;
 
 struct BzImage {
   uint16_t version = 0;
-  uint32_t setup_bytes = 0;        // (setup_sects + 1) * 512: file offset of the 64-bit code
+  uint32_t setup_bytes = 0;  // (setup_sects + 1) * 512: file offset of the 64-bit code
   uint32_t kernel_alignment = 0;
   bool relocatable = false;
   uint64_t pref_address = 0;
   uint32_t init_size = 0;
   uint32_t initrd_addr_max = 0;
-  uint32_t cmdline_size = 0;       // excluding the NUL
-  std::string_view header;         // bytes [0x1f1, 0x202 + byte[0x201]) of the file
-  std::string_view protected_mode; // the code copied to 1 MiB
+  uint32_t cmdline_size = 0;        // excluding the NUL
+  std::string_view header;          // bytes [0x1f1, 0x202 + byte[0x201]) of the file
+  std::string_view protected_mode;  // the code copied to 1 MiB
 };
 
 Result<BzImage> ParseBzImage(std::string_view file);

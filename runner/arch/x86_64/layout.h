@@ -17,24 +17,24 @@ inline constexpr uint64_t kPml4Start = 0x9000;
 inline constexpr uint64_t kPdptStart = 0xa000;
 inline constexpr uint64_t kPdStart = 0xb000;
 inline constexpr uint64_t kCmdlineStart = 0x20000;
-inline constexpr uint64_t kCmdlineMaxSize = 2048;  // including the NUL
-inline constexpr uint64_t kMptableStart = 0x9fc00;  // end of base RAM, reserved in e820
-inline constexpr uint64_t kEbdaEnd = 0xe0000;       // reserved [kMptableStart, kEbdaEnd)
-inline constexpr uint64_t kHimemStart = 0x100000;   // bzImage protected-mode code
+inline constexpr uint64_t kCmdlineMaxSize = 2048;       // including the NUL
+inline constexpr uint64_t kMptableStart = 0x9fc00;      // end of base RAM, reserved in e820
+inline constexpr uint64_t kEbdaEnd = 0xe0000;           // reserved [kMptableStart, kEbdaEnd)
+inline constexpr uint64_t kHimemStart = 0x100000;       // bzImage protected-mode code
 inline constexpr uint64_t kMmioHoleStart = 0xc0000000;  // 1 GiB hole below 4 GiB
 inline constexpr uint64_t kMmioHoleSize = 0x40000000;
 inline constexpr uint64_t k4GiB = 0x100000000;
 inline constexpr uint64_t kIoapicStart = 0xfec00000;
 inline constexpr uint64_t kLapicStart = 0xfee00000;
-inline constexpr uint64_t kKvmTssStart = 0xfffbd000;  // 3 pages, inside the hole
+inline constexpr uint64_t kKvmTssStart = 0xfffbd000;       // 3 pages, inside the hole
 inline constexpr uint64_t kIdentityMapStart = 0xfffbc000;  // 1 page, just below the TSS
 
 // Synthetic real-mode guests (tests) start here with CS=0.
 inline constexpr uint64_t kRealModeEntry = 0x1000;
 
 // Boot-protocol I/O ports (DESIGN.md guest contract).
-inline constexpr uint16_t kExitPort = 0xf4;       // the app's exit status byte
-inline constexpr uint16_t kBootTimerPort = 0x4f0; // "init started"
+inline constexpr uint16_t kExitPort = 0xf4;        // the app's exit status byte
+inline constexpr uint16_t kBootTimerPort = 0x4f0;  // "init started"
 inline constexpr uint16_t kCom1Base = 0x3f8;
 inline constexpr uint32_t kCom1Irq = 4;
 inline constexpr uint16_t kI8042Data = 0x60;

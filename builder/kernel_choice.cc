@@ -1,0 +1,75 @@
+// Kernel selection for a build; see kernel_choice.h.
+#include "builder/kernel_choice.h"
+
+#include "builder/kernel_build.h"
+#include "builder/kernel_image.h"
+#include "builder/kernel_modules.h"
+
+namespace arrow::builder {
+namespace fs = std::filesystem;
+
+namespace {
+
+
+Status AddModules(const Recipe& r, const KernelChoiceOptions& o, const fs::path& scratch,
+                  ChosenKernel* k) {
+  if (r.kernel.modules.empty()) return Ok{};
+  const fs::path dir = o.sysroot / "lib/modules" / k->version;
+  auto set = ResolveModules(dir, r.kernel.modules);
+  if (!set) return Err("[kernel] modules: ", set.message());
+  // Pack them where they are in the root after its symlinks (/lib -> usr/lib on usr-merged
+  // systems): the image may already hold /lib as a link, and a file can't sit below a link.
+  std::error_code ec;
+  fs::path root = fs::canonical(o.sysroot, ec);
+  fs::path real = fs::canonical(dir, ec);
+  std::string guest_dir = "/lib/modules/" + k->version;
+  if (!ec && real.string().rfind(root.string(), 0) == 0)
+    guest_dir = "/" + real.lexically_relative(root).string();
+  for (const auto& m : set->load_order) {
+    const fs::path dest = scratch / "modules" / m.packed_relative;
+    fs::create_directories(dest.parent_path(), ec);
+    ARROW_TRY(DecompressModule(m, dest));
+    k->modules.push_back(
+        {guest_dir + "/" + m.packed_relative, dest, m.name});
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
+                                  const fs::path& scratch) {
+  ChosenKernel k;
+  if (!o.image_override.empty() || !r.kernel.image.empty()) {
+    k.bzimage = o.image_override.empty() ? RecipePath(r, r.kernel.image) : o.image_override;
+    k.origin = "image: " + k.bzimage.string();
+  } else {
+    KernelSpec spec;
+    if (!r.kernel.config.empty()) spec.config = r.kernel.config;
+    for (const auto& f : r.kernel.features) {
+      // A fragment path in a recipe is relative to the recipe, like [files] map sources.
+      bool is_path = f.find('/') != std::string::npos || f.ends_with(".config");
+      spec.features.push_back(is_path ? RecipePath(r, f).string() : f);
+    }
+    spec.source = o.source;
+    spec.jobs = o.jobs;
+    KernelBuildEnv env = KernelBuildEnv::FromEnvironment();
+    env.progress = o.progress;
+    auto art = EnsureKernel(spec, env);
+    if (!art) return Err("tuned kernel '", spec.config, "': ", art.message());
+    k.bzimage = art->bzimage;
+    k.config_digest = art->config_digest;
+    k.origin = "tuned: " + spec.config;
+    for (const auto& f : r.kernel.features) k.origin += "+" + f;
+  }
+  auto info = ReadKernelImage(k.bzimage);
+  if (!info) return info.error();
+  if (!info->kernel64)
+    return Err(k.bzimage.string(), ": the kernel has no 64-bit entry point (XLF_KERNEL_64)");
+  k.version = info->version;
+  k.release = info->version_full;
+  ARROW_TRY(AddModules(r, o, scratch, &k));
+  return k;
+}
+
+}  // namespace arrow::builder

@@ -1,0 +1,44 @@
+// Which kernel an arrow boots: a tuned one built from kernel-configs/ (the default, cached by
+// content) or a prebuilt image named by the recipe or --kernel, with the modules the recipe
+// lists (and their dependencies) packed for arrow-init to load in order.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builder/recipe.h"
+#include "common/result.h"
+
+namespace arrow::builder {
+
+struct KernelChoiceOptions {
+  std::filesystem::path sysroot = "/";       // where /lib/modules/<version> is looked up
+  std::filesystem::path image_override;      // --kernel
+  std::filesystem::path source;              // --kernel-source (dir or tarball); empty = default
+  int jobs = 0;                              // make -j for a tuned build; 0 = cores
+  std::function<void(std::string_view)> progress;
+};
+
+struct PackedModule {
+  std::string guest_path;           // "/lib/modules/6.1.0-56-amd64/kernel/arch/x86/kvm/kvm.ko"
+  std::filesystem::path host_path;  // decompressed copy in the scratch directory
+  std::string name;                 // "kvm"
+};
+
+struct ChosenKernel {
+  std::filesystem::path bzimage;
+  std::string version;        // "6.1.192", "6.1.0-56-amd64"
+  std::string release;        // the whole kernel_version string of the header
+  std::string config_digest;  // "sha256:..." of the tuned .config; empty for a prebuilt image
+  std::string origin;         // "tuned: microvm+net" or "image: /boot/vmlinuz-..."
+  std::vector<PackedModule> modules;  // load order
+};
+
+// Modules are decompressed into `scratch` (a directory the caller owns).
+Result<ChosenKernel> ChooseKernel(const Recipe& recipe, const KernelChoiceOptions& options,
+                                  const std::filesystem::path& scratch);
+
+}  // namespace arrow::builder

@@ -1,0 +1,55 @@
+// From an .arrow image and arrow-run's options to a bootable kernel + initrd + command line,
+// shared by both backends; and the built-in VMM backend itself.
+//
+// `-- args` and `--env K=V` reach the guest without rebuilding the image: a second, tiny
+// initramfs archive is appended to the image's one (the kernel unpacks concatenated archives in
+// order, later files replacing earlier ones) holding new /.arrow/argv and /.arrow/env, computed
+// from the image config's entrypoint and env. arrow-init reads them as usual.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "packer/arrow_file.h"
+#include "runner/vmm.h"
+
+namespace arrow::runner {
+
+struct RunOptions {
+  std::optional<uint64_t> memory;        // bytes; default: the image's
+  std::optional<int> cpus;               // default: the image's
+  std::chrono::milliseconds timeout{0};  // 0 = none
+  std::string accel = "auto";            // qemu: "kvm", "tcg" or "auto"
+  std::string qemu_cpu;                  // qemu: -cpu model (default: host with KVM, max with TCG)
+  std::vector<std::string> extra_cmdline;        // appended to the kernel command line
+  std::optional<std::vector<std::string>> args;  // replace the recipe's args (argv[1..])
+  std::vector<std::string> env;                  // "K=V": added to / replacing the image's env
+  bool quiet = false;                            // kernel "quiet loglevel=0"
+  bool console_input = true;                     // forward stdin to the guest console
+};
+
+struct BootSpec {
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline;
+  uint64_t memory = 0;
+  int cpus = 1;
+};
+
+// Command-line additions for the built-in VMM's machine (no PCI, no ACPI, a bare i8042).
+inline constexpr char kBuiltinCmdline[] =
+    "acpi=off pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1 "
+    "tsc=reliable";
+
+Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& options);
+
+// The image env with `overrides` applied ("K=V" replaces K, new keys are appended).
+std::vector<std::string> MergeEnv(std::vector<std::string> base,
+                                  const std::vector<std::string>& overrides);
+
+Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptions& options);
+
+}  // namespace arrow::runner

@@ -1,0 +1,62 @@
+// The built-in VMM: boots a Linux bzImage + initramfs on /dev/kvm with a direct 64-bit entry (no
+// firmware), or a synthetic guest (raw code in real or long mode, for tests), and runs it until
+// the guest reports an exit status, resets, faults, or the host-side timeout fires.
+//
+// Both kinds of guest run through the same Vm, Vcpu, port bus and run loop; only the loading
+// differs. The outcome is a value (Outcome + the guest's status + a message); the CLI alone maps
+// it to arrow-run's exit code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace arrow::runner {
+
+enum class GuestKind { kLinux, kRealMode, kLongMode };
+
+struct VmmConfig {
+  uint64_t memory = 128ull << 20;
+  int cpus = 1;
+  GuestKind kind = GuestKind::kLinux;
+  std::string_view kernel;  // bzImage bytes (kLinux)
+  std::string_view initrd;  // initramfs bytes, may be empty; several archives may be concatenated
+  std::string cmdline;
+  std::string_view code;                 // raw guest code (kRealMode at 0x1000, kLongMode at 1 MiB)
+  bool irqchip = true;                   // in-kernel PIC/IOAPIC/LAPIC/PIT (always on for Linux)
+  std::chrono::milliseconds timeout{0};  // 0 = none
+  bool console_input = true;  // forward stdin to COM1 (raw mode on a TTY, Ctrl-A x quits)
+  // Where COM1 output goes; default: stdout.
+  std::function<void(std::string_view)> console_out;
+};
+
+enum class Outcome {
+  kExited,       // the guest wrote its status to port 0xf4
+  kTimeout,      // the host-side timeout fired
+  kTripleFault,  // KVM_EXIT_SHUTDOWN
+  kReset,        // the guest reset or powered off without a status (i8042, system event)
+  kHalted,       // HLT without an in-kernel LAPIC (synthetic guests)
+  kCrash,        // guest panic event, entry failure, KVM internal error, bad I/O from the guest
+  kInterrupted,  // Ctrl-A x, SIGINT/SIGTERM/SIGHUP to arrow-run
+};
+
+struct VmmResult {
+  Outcome outcome = Outcome::kCrash;
+  int status = 0;       // valid for kExited
+  std::string message;  // what happened, for every outcome but kExited
+  std::optional<std::chrono::nanoseconds> boot_time;  // VMM start -> init's 0x4f0 write
+  std::chrono::nanoseconds run_time{0};               // VMM start -> end of the run
+};
+
+const char* OutcomeName(Outcome o);
+
+// Errors (bad kernel, no KVM, KVM set-up failures) come back as Result errors; everything that
+// happens once the guest runs is a VmmResult.
+Result<VmmResult> RunVmm(const VmmConfig& config);
+
+}  // namespace arrow::runner

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The built-in VMM boots real Linux, proven by nesting (issue 4, proof 4). This host's /dev/kvm is
+# a paravirtual PVM that cannot run Linux, so: an outer arrow, built by Arrow from Debian's kernel,
+# holds arrow-run, kvm/kvm-amd and an inner hello arrow; it boots under `arrow-run --vmm qemu`
+# (TCG, -cpu EPYC,+svm); inside, the modules give a real KVM and `arrow-run --vmm builtin` boots
+# the inner arrow with `-- args` and `--env HELLO_EXIT=7`. The inner app's output and its exit
+# status 7 must reach this shell through both runners.
+#
+# Until recipes take `[kernel] modules`, the outer app is a two-line script that insmods them.
+source "$(dirname "$0")/lib.sh"
+KERNEL=${KERNEL:-/vmlinuz}
+ver=$(basename "$(readlink -f "$KERNEL")" | sed 's/^vmlinuz-//')
+mods=/lib/modules/$ver/kernel
+for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
+  [ -e "$mods/$m" ] || { echo "SKIP: $mods/$m missing (install linux-image-$ver)"; exit 0; }
+  cp "$mods/$m" "$TMP/"
+done
+
+cp "$BUILD_DIR/examples/hello/hello" "$TMP/hello"
+cat >"$TMP/inner.recipe" <<'R'
+name = "inner"
+[app]
+exec = "/usr/bin/hello"
+args = ["from", "recipe"]
+[files]
+map = { "/usr/bin/hello" = "hello" }
+R
+run_capture "$TMP/inner.build" "$ARROW_BUILD" "$TMP/inner.recipe" -o "$TMP/inner.arrow" --kernel "$KERNEL"
+expect_eq "inner: build" 0 "$status"
+
+cp "$BUILD_DIR/bin/arrow" "$TMP/arrow-run"
+cat >"$TMP/nested.sh" <<'S'
+#!/bin/sh
+for m in irqbypass ccp kvm kvm-amd; do /usr/sbin/insmod /modules/$m.ko || exit 125; done
+exec /usr/bin/arrow-run /inner.arrow --vmm builtin --timeout 240s --boot-time --env HELLO_EXIT=7 -- nested proof
+S
+chmod +x "$TMP/nested.sh"
+cat >"$TMP/outer.recipe" <<'R'
+name = "outer"
+[app]
+exec = "/nested.sh"
+[files]
+map = { "/nested.sh" = "nested.sh", "/usr/bin/arrow-run" = "arrow-run", "/usr/sbin/insmod" = "/usr/bin/kmod", "/inner.arrow" = "inner.arrow", "/modules/irqbypass.ko" = "irqbypass.ko", "/modules/ccp.ko" = "ccp.ko", "/modules/kvm.ko" = "kvm.ko", "/modules/kvm-amd.ko" = "kvm-amd.ko" }
+[vm]
+memory = "1G"
+R
+run_capture "$TMP/outer.build" "$ARROW_BUILD" "$TMP/outer.recipe" -o "$TMP/outer.arrow" --kernel "$KERNEL" --zstd-level 3
+expect_eq "outer: build" 0 "$status"
+[ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/outer.build" | tail -n 20
+
+start=$(date +%s)
+run_capture "$TMP/nested.out" "$ARROW_RUN" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --timeout 600s
+echo "nested run took $(( $(date +%s) - start )) s"
+expect_eq "nested: inner app's exit status reaches the host" 7 "$status"
+expect_contains "nested: inner app's output" "$TMP/nested.out" "Hello from an arrow!"
+expect_contains "nested: -- args replaced the recipe's" "$TMP/nested.out" "arg[1]=nested"
+expect_contains "nested: the built-in VMM measured the boot" "$TMP/nested.out" "(builtin)"
+grep "arrow-run: boot" "$TMP/nested.out" || true
+summary
