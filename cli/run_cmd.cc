@@ -15,6 +15,7 @@
 #include "builder/recipe.h"
 #include "cli/commands.h"
 #include "packer/arrow_file.h"
+#include "registry/registry.h"
 #include "runner/launch.h"
 #include "runner/qemu.h"
 #include "runner/vmm.h"
@@ -26,6 +27,7 @@ constexpr int kExitInterrupted = 130;
 
 struct RunFlags {
   std::string image, memory, vmm = "auto", timeout, qemu_cpu;
+  bool plain_http = false;
   std::vector<std::string> args, env, append;
   int cpus = 0;
   bool quiet = false, json = false, boot_time = false;
@@ -131,7 +133,14 @@ int RunMain(const RunFlags& f) {
       o.env.push_back(e);
     }
   }
-  auto img = packer::ReadArrow(f.image);
+  // A file, or a registry reference pulled into the local cache (only missing blobs fetched).
+  registry::ClientOptions co;
+  co.plain_http = f.plain_http;
+  co.progress = !f.quiet;
+  if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) co.mtime = std::strtoll(sde, nullptr, 10);
+  auto local = registry::ResolveImage(f.image, co);
+  if (!local) return fail(local.message());
+  auto img = packer::ReadArrow(*local);
   if (!img) return fail(img.message());
 
   std::string vmm = f.vmm, why;
@@ -187,7 +196,9 @@ int RunMain(const RunFlags& f) {
 void AddRun(CLI::App& app, std::function<int()>* selected) {
   auto f = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand("run", "Boot an .arrow image; exit with the app's status");
-  cmd->add_option("image", f->image, "The .arrow file")->required();
+  cmd->add_option("image", f->image, "An .arrow file or a registry reference (host/repo:tag)")
+      ->required();
+  cmd->add_flag("--plain-http", f->plain_http, "For a reference: HTTP instead of HTTPS");
   cmd->add_option("args", f->args, "After --: arguments replacing the recipe's args");
   cmd->add_option("--env", f->env,
                   "KEY=VALUE added to (or replacing in) the app's environment; repeatable");

@@ -17,9 +17,6 @@ KERNEL=${KERNEL:-/vmlinuz}              # the outer guest's (needs its kvm-amd m
 INNER_KERNEL=${INNER_KERNEL:-$KERNEL}   # the benchmarked guest's (e.g. a tuned bzImage)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-ver=$(basename "$(readlink -f "$KERNEL")" | sed 's/^vmlinuz-//')
-mods=/lib/modules/$ver/kernel
-for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do cp "$mods/$m" "$TMP/"; done
 cp "$BUILD_DIR/examples/hello/hello" "$TMP/hello"
 cp "$BUILD_DIR/bin/arrow" "$TMP/arrow-run"
 cat >"$TMP/inner.recipe" <<'R'
@@ -32,7 +29,6 @@ R
 "$BUILD_DIR/bin/arrow-build" -q "$TMP/inner.recipe" -o "$TMP/inner.arrow" --kernel "$INNER_KERNEL"
 cat >"$TMP/bench.sh" <<S
 #!/bin/sh
-for m in irqbypass ccp kvm kvm-amd; do /usr/sbin/insmod /modules/\$m.ko || exit 125; done
 for vmm in builtin qemu; do
   i=0
   while [ \$i -lt $RUNS ]; do
@@ -48,11 +44,14 @@ name = "bench"
 exec = "/bench.sh"
 env = { PATH = "/usr/bin:/usr/sbin", ARROW_QEMU_EXTRA = "$QEMU_EXTRA" }
 [files]
-map = { "/bench.sh" = "bench.sh", "/usr/bin/arrow-run" = "arrow-run", "/usr/sbin/insmod" = "/usr/bin/kmod", "/inner.arrow" = "inner.arrow", "/modules/irqbypass.ko" = "irqbypass.ko", "/modules/ccp.ko" = "ccp.ko", "/modules/kvm.ko" = "kvm.ko", "/modules/kvm-amd.ko" = "kvm-amd.ko", "/usr/bin/qemu-system-x86_64" = "/usr/bin/qemu-system-x86_64", "/usr/share/qemu/bios-256k.bin" = "/usr/share/seabios/bios-256k.bin", "/usr/share/qemu/linuxboot_dma.bin" = "/usr/share/qemu/linuxboot_dma.bin", "/usr/share/qemu/kvmvapic.bin" = "/usr/share/qemu/kvmvapic.bin" }
+map = { "/bench.sh" = "bench.sh", "/usr/bin/arrow-run" = "arrow-run", "/inner.arrow" = "inner.arrow", "/usr/bin/qemu-system-x86_64" = "/usr/bin/qemu-system-x86_64", "/usr/share/qemu/bios-256k.bin" = "/usr/share/seabios/bios-256k.bin", "/usr/share/qemu/linuxboot_dma.bin" = "/usr/share/qemu/linuxboot_dma.bin", "/usr/share/qemu/kvmvapic.bin" = "/usr/share/qemu/kvmvapic.bin" }
+[kernel]
+image = "$KERNEL"
+modules = ["kvm-amd"]
 [vm]
 memory = "1536M"
 R
-"$BUILD_DIR/bin/arrow-build" -q "$TMP/outer.recipe" -o "$TMP/outer.arrow" --kernel "$KERNEL" --zstd-level 3
+"$BUILD_DIR/bin/arrow-build" -q "$TMP/outer.recipe" -o "$TMP/outer.arrow" --zstd-level 3
 rc=0
 "$BUILD_DIR/bin/arrow-run" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --timeout 1800s --quiet \
   </dev/null >"$TMP/out" 2>&1 || rc=$?
@@ -72,7 +71,8 @@ for vmm, rs in by.items():
     boot = f"{statistics.median(boots):.0f} ms" if boots else "n/a"
     rss = statistics.median(r["max_rss_kb"] for r in ok) / 1024 if ok else float("nan")
     med[vmm] = run
-    print(f"{vmm:8s} runs={len(rs)} ok={len(ok)} median run {run:.0f} ms, median boot {boot}, peak RSS {rss:.1f} MiB")
+    runs = " ".join(f"{r['run_time_ms']:.0f}" for r in ok)
+    print(f"{vmm:8s} runs={len(rs)} ok={len(ok)} median run {run:.0f} ms, median boot {boot}, peak RSS {rss:.1f} MiB (runs: {runs})")
 if "builtin" in med and "qemu" in med:
     print(f"qemu/builtin run-time ratio: {med['qemu'] / med['builtin']:.2f} (baseline: qemu -accel kvm -M pc, same arrow, same guest)")
 P

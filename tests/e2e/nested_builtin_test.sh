@@ -5,16 +5,11 @@
 # (TCG, -cpu EPYC,+svm); inside, the modules give a real KVM and `arrow-run --vmm builtin` boots
 # the inner arrow with `-- args` and `--env HELLO_EXIT=7`. The inner app's output and its exit
 # status 7 must reach this shell through both runners.
-#
-# Until recipes take `[kernel] modules`, the outer app is a two-line script that insmods them.
+# The outer recipe uses `[kernel] image` + `modules = ["kvm-amd"]`; arrow-init loads them.
 source "$(dirname "$0")/lib.sh"
 KERNEL=${KERNEL:-/vmlinuz}
 ver=$(basename "$(readlink -f "$KERNEL")" | sed 's/^vmlinuz-//')
-mods=/lib/modules/$ver/kernel
-for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
-  [ -e "$mods/$m" ] || { echo "SKIP: $mods/$m missing (install linux-image-$ver)"; exit 0; }
-  cp "$mods/$m" "$TMP/"
-done
+[ -e "/lib/modules/$ver/modules.dep" ] || { echo "SKIP: /lib/modules/$ver missing (install linux-image-$ver)"; exit 0; }
 
 cp "$BUILD_DIR/examples/hello/hello" "$TMP/hello"
 cat >"$TMP/inner.recipe" <<'R'
@@ -29,22 +24,20 @@ run_capture "$TMP/inner.build" "$ARROW_BUILD" "$TMP/inner.recipe" -o "$TMP/inner
 expect_eq "inner: build" 0 "$status"
 
 cp "$BUILD_DIR/bin/arrow" "$TMP/arrow-run"
-cat >"$TMP/nested.sh" <<'S'
-#!/bin/sh
-for m in irqbypass ccp kvm kvm-amd; do /usr/sbin/insmod /modules/$m.ko || exit 125; done
-exec /usr/bin/arrow-run /inner.arrow --vmm builtin --timeout 240s --boot-time --env HELLO_EXIT=7 -- nested proof
-S
-chmod +x "$TMP/nested.sh"
-cat >"$TMP/outer.recipe" <<'R'
+cat >"$TMP/outer.recipe" <<R
 name = "outer"
 [app]
-exec = "/nested.sh"
+exec = "/usr/bin/arrow-run"
+args = ["/inner.arrow", "--vmm", "builtin", "--timeout", "240s", "--boot-time", "--env", "HELLO_EXIT=7", "--", "nested", "proof"]
 [files]
-map = { "/nested.sh" = "nested.sh", "/usr/bin/arrow-run" = "arrow-run", "/usr/sbin/insmod" = "/usr/bin/kmod", "/inner.arrow" = "inner.arrow", "/modules/irqbypass.ko" = "irqbypass.ko", "/modules/ccp.ko" = "ccp.ko", "/modules/kvm.ko" = "kvm.ko", "/modules/kvm-amd.ko" = "kvm-amd.ko" }
+map = { "/usr/bin/arrow-run" = "arrow-run", "/inner.arrow" = "inner.arrow" }
+[kernel]
+image = "$KERNEL"
+modules = ["kvm-amd"]
 [vm]
 memory = "1G"
 R
-run_capture "$TMP/outer.build" "$ARROW_BUILD" "$TMP/outer.recipe" -o "$TMP/outer.arrow" --kernel "$KERNEL" --zstd-level 3
+run_capture "$TMP/outer.build" "$ARROW_BUILD" "$TMP/outer.recipe" -o "$TMP/outer.arrow" --zstd-level 3
 expect_eq "outer: build" 0 "$status"
 [ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/outer.build" | tail -n 20
 

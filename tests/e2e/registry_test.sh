@@ -93,6 +93,26 @@ expect_eq "pull by digest" 0 "$status"
 run_capture "$TMP/inspect" "$ARROW" inspect "$TMP/pulled.arrow"
 expect_contains "pulled arrow inspects" "$TMP/inspect" "/usr/bin/hello"
 
+# inspect and run straight from the registry: inspect reads manifest + config only; run pulls
+# into the cache and boots; a second run finds every blob in the cache.
+run_capture "$TMP/rinspect" "$ARROW" inspect "$R/app:1"
+expect_eq "inspect REF: exit" 0 "$status"
+expect_contains "inspect REF: manifest digest" "$TMP/rinspect" "manifest   $DIGEST"
+expect_contains "inspect REF: entrypoint from the remote config" "$TMP/rinspect" '"/usr/bin/hello"'
+ARROW_CACHE_DIR="$TMP/cache-run" run_capture "$TMP/rrun" "$ARROW_RUN" "$R/app:1" --timeout 300
+expect_eq "arrow-run REF: app status" 0 "$status"
+expect_contains "arrow-run REF: app output" "$TMP/rrun" "Hello from an arrow!"
+n_before=$(find "$TMP/cache-run" -type f | wc -l)
+ARROW_CACHE_DIR="$TMP/cache-run" run_capture "$TMP/rrun2" "$ARROW_RUN" "$R/app:1" --timeout 300
+n_after=$(find "$TMP/cache-run" -type f | wc -l)
+expect_eq "arrow-run REF again: app status" 0 "$status"
+expect_eq "arrow-run REF again: nothing new in the cache" "$n_before" "$n_after"
+
+# arrow-build --push: build and publish in one step; the pushed digest is the built one.
+run_capture "$TMP/bpush" "$ARROW_BUILD" "$BUILD_DIR/examples/hello/hello.recipe" -o "$TMP/bp.arrow" --kernel /vmlinuz --push "$R/built:1"
+expect_eq "arrow-build --push: exit" 0 "$status"
+expect_contains "arrow-build --push: pushed the built manifest" "$TMP/bpush" "pushed $R/built:1 ($DIGEST)"
+
 # Chunked upload (kernel ~8 MiB in 1 MiB PATCHes), then a pull through an empty cache.
 run_capture "$TMP/pushc" "$ARROW" push "$TMP/x.arrow" "$R/chunked:1" --chunk-size 1MiB --json
 expect_eq "chunked push: exit" 0 "$status"
