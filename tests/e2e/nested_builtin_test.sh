@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 KERNEL=${KERNEL:-/vmlinuz}
 ver=$(basename "$(readlink -f "$KERNEL")" | sed 's/^vmlinuz-//')
-[ -e "/lib/modules/$ver/modules.dep" ] || { echo "SKIP: /lib/modules/$ver missing (install linux-image-$ver)"; exit 0; }
+[ -e "/lib/modules/$ver/modules.dep" ] || { echo "FAIL: /lib/modules/$ver missing (scripts/install-deps.sh installs linux-image-amd64)"; exit 1; }
 
 cp "$BUILD_DIR/examples/hello/hello" "$TMP/hello"
 cat >"$TMP/inner.recipe" <<'R'

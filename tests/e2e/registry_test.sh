@@ -6,8 +6,8 @@
 # real registry), and faults: wrong password, tampered blob, malformed JSON (a tiny python stub
 # serving a broken manifest), registry stopped mid-pull.
 source "$(dirname "$0")/lib.sh"
-command -v docker-registry >/dev/null || { echo "SKIP: docker-registry not installed (scripts/install-deps.sh)"; exit 0; }
-command -v htpasswd >/dev/null || { echo "SKIP: htpasswd not installed (apache2-utils)"; exit 0; }
+command -v docker-registry >/dev/null || { echo "FAIL: docker-registry not installed (scripts/install-deps.sh)"; exit 1; }
+command -v htpasswd >/dev/null || { echo "FAIL: htpasswd not installed (apache2-utils, scripts/install-deps.sh)"; exit 1; }
 
 PIDS=()
 cleanup() {
