@@ -61,6 +61,8 @@ Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& 
   b.initrd = initrd->data;
   b.memory = o.memory.value_or(cfg.value("/vm/memory"_json_pointer, uint64_t{128} << 20));
   b.cpus = o.cpus.value_or(cfg.value("/vm/cpus"_json_pointer, 1));
+  b.tuned_kernel = cfg.contains("/kernel/config_digest"_json_pointer) &&
+                   cfg.at("/kernel/config_digest"_json_pointer).is_string();
   b.cmdline = cfg.value("/kernel/cmdline"_json_pointer, std::string("console=ttyS0"));
   if (o.quiet) b.cmdline += " quiet loglevel=0";
   for (const auto& c : o.extra_cmdline) b.cmdline += " " + c;

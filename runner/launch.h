@@ -37,6 +37,10 @@ struct BootSpec {
   std::string cmdline;
   uint64_t memory = 0;
   int cpus = 1;
+  // Built from Arrow's tuned configs (the config records a config digest): no ACPI, no PCI,
+  // MP-table SMP. qemu's "pc" firmware lists one CPU in its MP table, so such kernels boot on
+  // qemu's "microvm" machine, which also starts faster; prebuilt distro kernels stay on "pc".
+  bool tuned_kernel = false;
 };
 
 // Command-line additions for the built-in VMM's machine (no PCI, no ACPI, a bare i8042).

@@ -65,7 +65,7 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                                    "-accel",
                                    accel,
                                    "-M",
-                                   "pc",
+                                   boot->tuned_kernel ? "microvm" : "pc",
                                    "-cpu",
                                    !o.qemu_cpu.empty() ? o.qemu_cpu
                                    : accel == "kvm"    ? "host"

@@ -48,6 +48,16 @@ run_capture "$TMP/timeout.out" "$ARROW_RUN" "$TMP/hello.arrow" --timeout 500ms
 expect_eq "timeout: 124" 124 "$status"
 expect_contains "timeout: says so" "$TMP/timeout.out" "timed out"
 
+# Exit status 127 travels back like any other; --cpus 2 gives the app two CPUs (the tuned kernel
+# runs on qemu's microvm machine, whose MP table lists every vCPU).
+run_capture "$TMP/e127.out" "$ARROW_RUN" "$TMP/hello.arrow" --timeout 300s --env HELLO_EXIT=127
+expect_eq "exit status 127 comes back" 127 "$status"
+printf 'name = "nproc"\n[app]\nexec = "/usr/bin/nproc"\n' >"$TMP/nproc.recipe"
+run_capture "$TMP/nproc.build" "$ARROW_BUILD" "$TMP/nproc.recipe" -o "$TMP/nproc.arrow"
+run_capture "$TMP/nproc.out" "$ARROW_RUN" "$TMP/nproc.arrow" --timeout 300s --cpus 2 --quiet
+expect_eq "smp: exit" 0 "$status"
+expect_eq "smp: --cpus 2 gives the app 2 CPUs" 2 "$(tr -d '\r' <"$TMP/nproc.out" | tail -n 1)"
+
 head -c 5000 /dev/urandom >"$TMP/junk.arrow"
 run_capture "$TMP/junk.out" "$ARROW_RUN" "$TMP/junk.arrow"
 expect_eq "bad image: 125" 125 "$status"
