@@ -93,22 +93,14 @@ class Verifier {
   // Checks `desc` is a descriptor of `want_type` (if non-empty) and returns the verified blob.
   Result<Blob> Fetch(const json& desc, const std::string& what, const std::string& want_type,
                      bool is_json) {
-    if (!desc.is_object()) return Err(what, ": descriptor is not an object");
-    auto mt = desc.find("mediaType");
-    auto dg = desc.find("digest");
-    auto sz = desc.find("size");
-    if (mt == desc.end() || !mt->is_string()) return Err(what, ": descriptor lacks mediaType");
-    if (dg == desc.end() || !dg->is_string()) return Err(what, ": descriptor lacks digest");
-    if (sz == desc.end() || !sz->is_number_unsigned())
-      return Err(what, ": descriptor lacks a non-negative integer size");
+    auto ref = oci::ParseDescriptor(desc, what);
+    if (!ref) return ref.error();
     Blob b;
-    b.media_type = mt->get<std::string>();
-    b.digest = dg->get<std::string>();
-    b.size = sz->get<uint64_t>();
+    b.media_type = ref->media_type;
+    b.digest = ref->digest;
+    b.size = ref->size;
     if (!want_type.empty() && b.media_type != want_type)
       return Err(what, " ", b.digest, ": media type '", b.media_type, "', expected '", want_type, "'");
-    if (!oci::IsSha256Digest(b.digest))
-      return Err(what, ": unsupported digest '", b.digest, "' (need sha256:<64 hex>)");
     if (is_json && b.size > limits_.max_json_bytes)
       return Err(what, " ", b.digest, ": size ", std::to_string(b.size), " exceeds the JSON limit");
     auto f = files_.find(oci::BlobPath(b.digest));

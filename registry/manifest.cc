@@ -15,18 +15,7 @@ constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest
 constexpr char kDockerList[] = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 Result<BlobRef> ParseDescriptor(const json& d, const std::string& what) {
-  if (!d.is_object()) return Err(what, ": descriptor is not an object");
-  auto mt = d.find("mediaType");
-  auto dg = d.find("digest");
-  auto sz = d.find("size");
-  if (mt == d.end() || !mt->is_string()) return Err(what, ": descriptor lacks mediaType");
-  if (dg == d.end() || !dg->is_string()) return Err(what, ": descriptor lacks digest");
-  if (sz == d.end() || !sz->is_number_unsigned())
-    return Err(what, ": descriptor lacks a non-negative size");
-  BlobRef b{mt->get<std::string>(), dg->get<std::string>(), sz->get<uint64_t>()};
-  if (!packer::oci::IsSha256Digest(b.digest))
-    return Err(what, ": unsupported digest '", b.digest, "' (need sha256:<64 hex>)");
-  return b;
+  return packer::oci::ParseDescriptor(d, what);
 }
 
 Result<json> ParseObject(const std::string& raw, const std::string& what) {

@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "common/result.h"
+#include "packer/oci.h"
 #include "registry/client.h"
 
 namespace arrow::registry {
 
-struct BlobRef {
-  std::string media_type;
-  std::string digest;
-  uint64_t size = 0;
-};
+using BlobRef = packer::oci::DescriptorRef;
 
 struct ArrowManifest {
   FetchedManifest fetched;

@@ -183,7 +183,7 @@ expect_contains "malformed JSON: message" "$TMP/malformed" "malformed JSON from 
 no_leftovers "malformed JSON" "$TMP/malformed.arrow"
 run_capture "$TMP/types" "$ARROW" pull "127.0.0.1:$SPORT/types:1" -o "$TMP/types.arrow"
 expect_eq "wrong JSON types: exit 1" 1 "$status"
-expect_contains "wrong JSON types: message" "$TMP/types" "descriptor lacks a non-negative size"
+expect_contains "wrong JSON types: message" "$TMP/types" "descriptor lacks a non-negative integer size"
 
 # --- Basic auth (htpasswd) --------------------------------------------------------------------
 htpasswd -Bbn alice s3cret >"$TMP/htpasswd"
