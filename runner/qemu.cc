@@ -41,8 +41,8 @@ RunResult MapQemuExit(int status, bool timed_out) {
   if (code & 1) return {code >> 1, ""};
   if (code == 0)
     return {kExitRunnerError,
-            "the guest reset or powered off without reporting an exit status (kernel panic, "
-            "triple fault, or /init missing?)"};
+            "qemu ended without an exit status from the guest (the console was closed with "
+            "Ctrl-A x, or the guest reset: kernel panic, triple fault, /init missing)"};
   return {kExitRunnerError, "qemu failed with exit status " + std::to_string(code)};
 }
 
@@ -78,8 +78,15 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                                    "-no-user-config",
                                    "-display",
                                    "none",
+                                   // The console multiplexed with qemu's monitor: Ctrl-A x quits
+                                   // (as with the built-in VMM) and, with signal=off, Ctrl-C
+                                   // reaches the app instead of killing qemu.
+                                   "-chardev",
+                                   "stdio,id=con,mux=on,signal=off",
                                    "-serial",
-                                   "stdio",
+                                   "chardev:con",
+                                   "-mon",
+                                   "chardev=con,mode=readline",
                                    "-no-reboot",
                                    "-device",
                                    "isa-debug-exit,iobase=0xf4,iosize=0x04",
