@@ -43,7 +43,8 @@ expect_eq "outer: build" 0 "$status"
 
 start=$(date +%s)
 run_capture "$TMP/nested.out" "$ARROW_RUN" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --timeout 600s
-echo "nested run took $(( $(date +%s) - start )) s"
+echo "nested run took $(( $(date +%s) - start )) s; what the outermost terminal got:"
+sed 's/^/    | /' "$TMP/nested.out"
 expect_eq "nested: inner app's exit status reaches the host" 7 "$status"
 expect_contains "nested: inner app's output" "$TMP/nested.out" "Hello from an arrow!"
 expect_contains "nested: -- args replaced the recipe's" "$TMP/nested.out" "arg[1]=nested"
