@@ -276,6 +276,18 @@ void ParseVm(Checker& c, const toml::table& vm, Recipe& r) {
 Result<uint64_t> ParseSize(std::string_view text) {
   std::string_view s = text;
   uint64_t mult = 1;
+  // "16MiB", "16MB" and "16M" all mean 16 << 20 (binary multiples, like the container tools).
+  auto ends_with_ci = [&](std::string_view suffix) {
+    if (s.size() <= suffix.size()) return false;
+    for (size_t i = 0; i < suffix.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i])
+        return false;
+    return true;
+  };
+  if (ends_with_ci("ib") && s.size() > 2 && !std::isdigit(static_cast<unsigned char>(s[s.size() - 3])))
+    s.remove_suffix(2);
+  else if (ends_with_ci("b"))
+    s.remove_suffix(1);
   if (!s.empty()) {
     switch (std::toupper(static_cast<unsigned char>(s.back()))) {
       case 'K': mult = 1ull << 10; break;

@@ -142,6 +142,12 @@ TEST(ParseSize, Units) {
   EXPECT_EQ(*ParseSize("128M"), 128ull << 20);
   EXPECT_EQ(*ParseSize("1g"), 1ull << 30);
   EXPECT_EQ(*ParseSize("4096"), 4096u);
+  EXPECT_EQ(*ParseSize("16MiB"), 16ull << 20);
+  EXPECT_EQ(*ParseSize("16mb"), 16ull << 20);
+  EXPECT_EQ(*ParseSize("512KiB"), 512ull << 10);
+  EXPECT_EQ(*ParseSize("100B"), 100u);
+  EXPECT_FALSE(ParseSize("MiB").ok());
+  EXPECT_FALSE(ParseSize("16QiB").ok());
   EXPECT_FALSE(ParseSize("").ok());
   EXPECT_FALSE(ParseSize("M").ok());
   EXPECT_FALSE(ParseSize("-1M").ok());

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "builder/recipe.h"
 #include "registry/registry.h"
 
 namespace arrow::cli {
@@ -33,18 +34,10 @@ inline void AddRegistryFlags(CLI::App* cmd, RegistryFlags* f) {
                   "Blob cache (default $ARROW_CACHE_DIR, $XDG_CACHE_HOME/arrow or ~/.cache/arrow)");
 }
 
-// "16MiB", "512k", "1G", "4096" -> bytes; 0 on a malformed value.
+// "16MiB", "512k", "1G", "4096" -> bytes (builder::ParseSize); 0 on a malformed value.
 inline uint64_t ParseByteSize(const std::string& s) {
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (end == s.c_str()) return 0;
-  std::string unit(end);
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (unit.empty() || unit == "b") return v;
-  if (unit == "k" || unit == "kib" || unit == "kb") return v << 10;
-  if (unit == "m" || unit == "mib" || unit == "mb") return v << 20;
-  if (unit == "g" || unit == "gib" || unit == "gb") return v << 30;
-  return 0;
+  auto r = builder::ParseSize(s);
+  return r.ok() ? *r : 0;
 }
 
 // Fills `o` from the flags; returns an error message for a malformed size.
