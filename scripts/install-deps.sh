@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries (DESIGN.md "Dependencies")
   libelf-dev libarchive-dev libzstd-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev
-  # booting and interop: qemu (TCG), Debian's kernel as the default image kernel, skopeo
+  # booting and interop: qemu (TCG), Debian's kernel (prebuilt-kernel and nested tests), skopeo
   qemu-system-x86 linux-image-amd64 skopeo
   # tools the tests use, and the apps of the example recipes
   cpio zstd file sqlite3 python3 curl perl
