@@ -1,6 +1,8 @@
 // MP table construction; see mptable.h.
 #include "runner/arch/x86_64/mptable.h"
 
+#include <utility>
+
 #include "runner/arch/x86_64/layout.h"
 
 namespace arrow::runner::x86 {
@@ -72,22 +74,17 @@ Result<std::string> BuildMptable(int cpus, uint32_t base) {
     Put(t, ioapic_id, 1);
     Put(t, irq, 1);
   }
-  Put(t, kEntryLintsrc, 1);
-  Put(t, kIntExt, 1);
-  Put(t, 0, 2);
-  Put(t, 0, 1);
-  Put(t, 0, 1);
-  Put(t, 0xff, 1);
-  Put(t, 0, 1);
-  entries++;
-  Put(t, kEntryLintsrc, 1);
-  Put(t, kIntNmi, 1);
-  Put(t, 0, 2);
-  Put(t, 0, 1);
-  Put(t, 0, 1);
-  Put(t, 0xff, 1);
-  Put(t, 1, 1);
-  entries++;
+  // Local interrupt sources, to every LAPIC (0xff): ExtINT on LINT0, NMI on LINT1.
+  for (auto [type, lint] : {std::pair{kIntExt, 0}, std::pair{kIntNmi, 1}}) {
+    Put(t, kEntryLintsrc, 1);
+    Put(t, type, 1);
+    Put(t, 0, 2);  // flags: conforming polarity and trigger
+    Put(t, 0, 1);  // source bus
+    Put(t, 0, 1);  // source bus irq
+    Put(t, 0xff, 1);
+    Put(t, lint, 1);
+    entries++;
+  }
   PutAt(t, 4, t.size(), 2);
   PutAt(t, 34, entries, 2);
   PutAt(t, 7, static_cast<uint8_t>(-MpChecksum(t)), 1);
