@@ -255,8 +255,6 @@ struct Closure::Impl {
         }
       }
     }
-    if (options.rule_libgcc_s)
-      lib("libgcc_s.so.1", "rule: libgcc_s (dlopen()ed by glibc for unwinding)");
     if (options.rule_gconv) {
       for (const auto& [path, n] : std::map<std::string, Node>(nodes)) {
         if (n.kind != NodeKind::kFile) continue;
@@ -268,6 +266,31 @@ struct Closure::Impl {
         }
       }
     }
+    // Last, so that every module the rules above added is looked at too.
+    using L = ClosureOptions::Libgcc;
+    if (options.rule_libgcc_s == L::kAlways) {
+      lib("libgcc_s.so.1", "rule: libgcc_s (dlopen()ed by glibc for unwinding)");
+    } else if (options.rule_libgcc_s == L::kAuto) {
+      if (auto who = UnwindingUser())
+        lib("libgcc_s.so.1", "rule: libgcc_s (" + *who + ", which makes glibc dlopen() it)");
+    }
+  }
+
+  // The first ELF file of the closure whose imports make glibc load libgcc_s, described as
+  // "<path> imports <symbol>"; nullopt when none does.
+  std::optional<std::string> UnwindingUser() {
+    static const std::set<std::string, std::less<>> kTriggers = {
+        "pthread_cancel", "pthread_exit",         "thrd_exit",  "backtrace",
+        "__frame_state_for", "__pthread_unwind_next", "__gcc_personality_v0"};
+    for (const auto& [path, n] : nodes) {
+      if (n.kind != NodeKind::kFile || !IsElfFile(n.source)) continue;
+      auto info = ReadElf(n.source);
+      if (!info || !info->has_dynamic) continue;  // unreadable files were reported by the trace
+      if (!info->imports_known) return path + " has no readable symbol table";
+      for (const auto& s : info->imports)
+        if (kTriggers.count(s) || s.rfind("_Unwind_", 0) == 0) return path + " imports " + s;
+    }
+    return std::nullopt;
   }
 };
 

@@ -39,7 +39,11 @@ struct ClosureOptions {
                                    "/sbin", "/bin"};  // for "#!/usr/bin/env NAME"
   std::string platform = "x86_64";           // $PLATFORM
   bool rule_nss = true;       // glibc NSS modules named in <root>/etc/nsswitch.conf (+ the file)
-  bool rule_libgcc_s = true;  // libgcc_s.so.1, dlopen()ed by glibc for pthread_cancel/backtrace
+  // libgcc_s.so.1, dlopen()ed by glibc's pthread_cancel, pthread_exit, thrd_exit and backtrace:
+  // kAuto packs it when some ELF file of the closure imports one of them (or the unwinder's own
+  // entry points), kAlways and kNever force the choice (a program that finds them with dlsym).
+  enum class Libgcc { kAuto, kAlways, kNever };
+  Libgcc rule_libgcc_s = Libgcc::kAuto;
   bool rule_gconv = false;    // glibc iconv modules (gconv-modules + *.so), large: opt-in
   std::vector<std::string> exclude;  // fnmatch(3) patterns on guest paths, for AddTree
 };

@@ -150,7 +150,9 @@ TEST_F(ClosureTest, NeededWithSlashIsAPath) {
 
 TEST_F(ClosureTest, LibgccRuleAndMissingEntrypoint) {
   Cc("exe", "int main(void){return 0;}", "");
-  Closure c({});
+  ClosureOptions o;
+  o.rule_libgcc_s = ClosureOptions::Libgcc::kAlways;
+  Closure c(o);
   c.Add(d_ + "/exe", "entrypoint");
   c.Add(d_ + "/nope", "entrypoint");
   auto st = c.Finish();
@@ -162,6 +164,49 @@ TEST_F(ClosureTest, LibgccRuleAndMissingEntrypoint) {
   EXPECT_TRUE(c.nodes().count("/lib")) << "usr-merge symlink met on the way";
 }
 
+// The default packs libgcc_s only when something in the image makes glibc dlopen() it: a
+// program that never cancels, exits a thread or takes a backtrace runs without it.
+TEST_F(ClosureTest, LibgccAutoFollowsImports) {
+  const std::string gcc = "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1";
+  Cc("plain", "int main(void){return 0;}", "");
+  Cc("cancels", "#include <pthread.h>\nint main(void){return pthread_cancel(pthread_self());}", "");
+  Cc("lib/libbt.so", "#include <execinfo.h>\nint bt(void){void* a[4]; return backtrace(a, 4);}",
+     "-shared -fPIC");
+  Cc("viabt", "int bt(void); int main(void){return bt();}", "-L$D/lib -lbt -Wl,-rpath,$D/lib");
+  {
+    Closure c({});
+    c.AddEntrypoint(d_ + "/plain", "entrypoint");
+    ASSERT_TRUE(c.Finish().ok());
+    EXPECT_FALSE(c.nodes().count(gcc));
+  }
+  {
+    Closure c({});
+    c.AddEntrypoint(d_ + "/cancels", "entrypoint");
+    ASSERT_TRUE(c.Finish().ok());
+    ASSERT_TRUE(c.nodes().count(gcc));
+    EXPECT_EQ(c.nodes().at(gcc).reason, "rule: libgcc_s (" + d_ +
+                                            "/cancels imports pthread_cancel, which makes glibc "
+                                            "dlopen() it)");
+  }
+  {
+    Closure c({});  // the import sits in a library, not in the program
+    c.AddEntrypoint(d_ + "/viabt", "entrypoint");
+    ASSERT_TRUE(c.Finish().ok());
+    ASSERT_TRUE(c.nodes().count(gcc));
+    EXPECT_EQ(c.nodes().at(gcc).reason, "rule: libgcc_s (" + d_ +
+                                            "/lib/libbt.so imports backtrace, which makes glibc "
+                                            "dlopen() it)");
+  }
+  {
+    ClosureOptions o;
+    o.rule_libgcc_s = ClosureOptions::Libgcc::kNever;
+    Closure c(o);
+    c.AddEntrypoint(d_ + "/cancels", "entrypoint");
+    ASSERT_TRUE(c.Finish().ok());
+    EXPECT_FALSE(c.nodes().count(gcc));
+  }
+}
+
 // A [files] mapping: the host file is traced with $ORIGIN taken from its guest path.
 TEST_F(ClosureTest, MappedFileResolvesInTheRoot) {
   Lib("r/app/lib/libdeep.so", "deep");
@@ -170,7 +215,8 @@ TEST_F(ClosureTest, MappedFileResolvesInTheRoot) {
      "-L$D/r/app/lib -ldeep -Wl,-rpath,'$ORIGIN/../lib'");
   ClosureOptions o;
   o.root = d_ + "/r";
-  o.rule_nss = o.rule_libgcc_s = false;
+  o.rule_nss = false;
+  o.rule_libgcc_s = ClosureOptions::Libgcc::kNever;
   Closure c(o);
   c.AddMapped("/app/bin/exe", d_ + "/host/exe", "[files]");
   auto st = c.Finish();

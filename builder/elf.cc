@@ -12,7 +12,9 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <fstream>
 #include <mutex>
 
@@ -37,6 +39,89 @@ bool InBounds(uint64_t off, uint64_t len, uint64_t size) {
 struct Load {
   uint64_t vaddr, offset, filesz;
 };
+
+// File offset of virtual address `addr` through the PT_LOAD that maps it, and how many bytes
+// of the file follow it inside that segment.
+std::optional<std::pair<uint64_t, uint64_t>> MapAddr(const std::vector<Load>& loads, uint64_t addr,
+                                                     uint64_t size) {
+  for (const Load& l : loads)
+    if (addr >= l.vaddr && addr - l.vaddr < l.filesz) {
+      uint64_t off = l.offset + (addr - l.vaddr);
+      if (off < l.offset || off > size) return std::nullopt;
+      return std::make_pair(off, std::min<uint64_t>(l.filesz - (addr - l.vaddr), size - off));
+    }
+  return std::nullopt;
+}
+
+uint32_t Word(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// Number of dynamic symbols, as ld.so would bound them: DT_HASH's nchain, or the end of the
+// last DT_GNU_HASH chain. nullopt when neither table is present and consistent.
+std::optional<uint64_t> CountSymbols(const std::vector<Load>& loads, std::string_view raw,
+                                     std::optional<uint64_t> hash, std::optional<uint64_t> gnu_hash,
+                                     int cls) {
+  if (hash) {
+    auto m = MapAddr(loads, *hash, raw.size());
+    if (m && m->second >= 8) return Word(raw.data() + m->first + 4);
+  }
+  if (!gnu_hash) return std::nullopt;
+  auto m = MapAddr(loads, *gnu_hash, raw.size());
+  if (!m || m->second < 16) return std::nullopt;
+  const char* p = raw.data() + m->first;
+  uint64_t avail = m->second;
+  uint64_t nbuckets = Word(p), symoffset = Word(p + 4), bloom = Word(p + 8);
+  uint64_t buckets_at = 16 + bloom * (cls == ELFCLASS64 ? 8 : 4);
+  if (!InBounds(buckets_at, nbuckets * 4, avail)) return std::nullopt;
+  uint64_t last = 0;
+  for (uint64_t i = 0; i < nbuckets; ++i) last = std::max<uint64_t>(last, Word(p + buckets_at + 4 * i));
+  if (last == 0) return symoffset;  // no hashed symbols: only the unhashed (imported) ones
+  if (last < symoffset) return std::nullopt;
+  uint64_t chains_at = buckets_at + nbuckets * 4;
+  for (uint64_t i = last;; ++i) {
+    uint64_t at = chains_at + (i - symoffset) * 4;
+    if (!InBounds(at, 4, avail)) return std::nullopt;
+    if (Word(p + at) & 1) return i + 1;
+  }
+}
+
+// Fills info.imports from the dynamic symbol table at `symtab` (a virtual address).
+void ReadImports(Elf* elf, const std::vector<Load>& loads, std::string_view raw,
+                 std::string_view strtab, uint64_t symtab, std::optional<uint64_t> count,
+                 ElfInfo& info) {
+  size_t entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+  if (!count) {
+    // No hash table: the section headers, when the file still has them, size the table.
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+      GElf_Shdr sh;
+      if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM && entsize) {
+        count = sh.sh_size / entsize;
+        break;
+      }
+    }
+  }
+  auto m = MapAddr(loads, symtab, raw.size());
+  if (!count || !m || entsize == 0 || *count > m->second / entsize) return;
+  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<int64_t>(m->first), *count * entsize,
+                                        ELF_T_SYM);
+  if (data == nullptr) return;
+  for (uint64_t i = 1; i < *count; ++i) {
+    GElf_Sym sym;
+    if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) return;
+    int bind = GELF_ST_BIND(sym.st_info);
+    if (sym.st_shndx != SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK)) continue;
+    if (sym.st_name == 0 || sym.st_name >= strtab.size()) continue;
+    size_t end = strtab.find('\0', sym.st_name);
+    if (end == std::string_view::npos) continue;
+    info.imports.emplace_back(strtab.substr(sym.st_name, end - sym.st_name));
+  }
+  std::sort(info.imports.begin(), info.imports.end());
+  info.imports.erase(std::unique(info.imports.begin(), info.imports.end()), info.imports.end());
+  info.imports_known = true;
+}
 
 // Parses an opened Elf handle; `raw`/`size` is the file image used for bounds checks.
 Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
@@ -89,7 +174,7 @@ Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
   size_t entsize = gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
   if (entsize == 0) return Err(n, ": cannot size dynamic entries (", ElfMsg(), ")");
   size_t count = data->d_size / entsize;
-  std::optional<uint64_t> strtab, strsz, rpath, runpath, soname;
+  std::optional<uint64_t> strtab, strsz, rpath, runpath, soname, symtab, hash, gnu_hash;
   std::vector<uint64_t> needed;
   for (size_t i = 0; i < count; ++i) {
     GElf_Dyn d;
@@ -118,26 +203,37 @@ Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
       case DT_FLAGS_1:
         info.flags_1 = d.d_un.d_val;
         break;
+      case DT_SYMTAB:
+        symtab = d.d_un.d_ptr;
+        break;
+      case DT_HASH:
+        hash = d.d_un.d_ptr;
+        break;
+      case DT_GNU_HASH:
+        gnu_hash = d.d_un.d_ptr;
+        break;
       default:
         break;
     }
   }
-  if (needed.empty() && !rpath && !runpath && !soname) return info;
-  if (!strtab) return Err(n, ": dynamic table has strings but no DT_STRTAB");
-  // Translate the DT_STRTAB address to a file offset through the PT_LOAD that maps it.
-  const Load* seg = nullptr;
-  for (const Load& l : loads)
-    if (*strtab >= l.vaddr && *strtab - l.vaddr < l.filesz) {
-      seg = &l;
-      break;
-    }
-  if (seg == nullptr) return Err(n, ": DT_STRTAB address not mapped by any PT_LOAD");
-  uint64_t off = seg->offset + (*strtab - seg->vaddr);
-  uint64_t avail = seg->filesz - (*strtab - seg->vaddr);
-  if (off < seg->offset || off > size) return Err(n, ": DT_STRTAB beyond end of file");
-  avail = std::min<uint64_t>(avail, size - off);
+  if (needed.empty() && !rpath && !runpath && !soname && !symtab) return info;
+  if (!strtab) {
+    if (needed.empty() && !rpath && !runpath && !soname) return info;
+    return Err(n, ": dynamic table has strings but no DT_STRTAB");
+  }
+  auto where = MapAddr(loads, *strtab, size);
+  if (!where) {
+    bool mapped = false;
+    for (const Load& l : loads) mapped |= *strtab >= l.vaddr && *strtab - l.vaddr < l.filesz;
+    return Err(n, mapped ? ": DT_STRTAB beyond end of file"
+                         : ": DT_STRTAB address not mapped by any PT_LOAD");
+  }
+  uint64_t avail = where->second;
   if (strsz) avail = std::min(avail, *strsz);
-  std::string_view tab(raw + off, avail);
+  std::string_view tab(raw + where->first, avail);
+  if (symtab)
+    ReadImports(elf, loads, std::string_view(raw, size), tab, *symtab,
+                CountSymbols(loads, std::string_view(raw, size), hash, gnu_hash, cls), info);
   auto str = [&](uint64_t idx, const char* what) -> Result<std::string> {
     if (idx >= tab.size())
       return Err(n, ": ", what, " string index ", std::to_string(idx), " beyond string table");

@@ -1,8 +1,9 @@
 // ELF facts the loader cares about, read with elfutils libelf through PT_DYNAMIC.
 //
 // Only what glibc's ld.so looks at to resolve dependencies: class, machine, type, PT_INTERP,
-// and from the dynamic table DT_NEEDED, DT_RPATH, DT_RUNPATH and DT_SONAME. Truncated or
-// hostile files yield an error naming the path and what was wrong, never a crash.
+// and from the dynamic table DT_NEEDED, DT_RPATH, DT_RUNPATH and DT_SONAME; plus the imported
+// symbol names, which tell whether glibc will dlopen() its unwinder (the libgcc_s rule).
+// Truncated or hostile files yield an error naming the path and what was wrong, never a crash.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,11 @@ struct ElfInfo {
   std::optional<std::string> runpath;  // DT_RUNPATH (raw)
   std::string soname;                  // DT_SONAME
   uint64_t flags_1 = 0;                // DT_FLAGS_1 (DF_1_NODEFLIB disables cache + default dirs)
+  // Names of the undefined global/weak symbols of the dynamic symbol table (what the object
+  // imports), sorted. `imports_known` is false when no table could be sized (no DT_HASH,
+  // DT_GNU_HASH or SHT_DYNSYM): callers must then assume the object may import anything.
+  std::vector<std::string> imports;
+  bool imports_known = false;
 };
 
 // True if the file starts with the ELF magic (cheap: reads 4 bytes).

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +60,38 @@ TEST_F(ElfTest, ReadsExecutableInterpreterAndRunpath) {
   EXPECT_EQ(r->runpath.value_or(""), "/x/lib");
   EXPECT_FALSE(r->rpath.has_value());
   EXPECT_TRUE(IsElfFile(dir_ + "/prog"));
+}
+
+// Imports are the undefined dynamic symbols, found through DT_GNU_HASH (gcc's default), DT_HASH,
+// or both; what the object defines is not an import.
+TEST_F(ElfTest, ReadsImportedSymbols) {
+  const char* src =
+      "#include <pthread.h>\n#include <stdio.h>\n"
+      "int own(void){return 1;}\n"
+      "int main(void){puts(\"x\"); pthread_exit(0);}";
+  for (const char* style : {"gnu", "sysv", "both"}) {
+    SCOPED_TRACE(style);
+    Cc(src, std::string("p-") + style, std::string("-Wl,--hash-style=") + style);
+    auto r = ReadElf(dir_ + "/p-" + style);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_TRUE(r->imports_known);
+    auto has = [&](const char* s) {
+      return std::find(r->imports.begin(), r->imports.end(), s) != r->imports.end();
+    };
+    EXPECT_TRUE(has("pthread_exit"));
+    EXPECT_TRUE(has("puts"));
+    EXPECT_FALSE(has("own"));
+    EXPECT_FALSE(has("main"));
+    EXPECT_TRUE(std::is_sorted(r->imports.begin(), r->imports.end()));
+  }
+  // A library that defines and exports symbols, and imports only from libc.
+  Cc("#include <stdio.h>\nint f(void){return puts(\"x\");}\nint g(void){return 2;}", "libfg.so",
+     "-shared -fPIC");
+  auto r = ReadElf(dir_ + "/libfg.so");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->imports_known);
+  EXPECT_NE(std::find(r->imports.begin(), r->imports.end(), "puts"), r->imports.end());
+  EXPECT_EQ(std::find(r->imports.begin(), r->imports.end(), "f"), r->imports.end());
 }
 
 TEST_F(ElfTest, NonElfFileIsAnError) {

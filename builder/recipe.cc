@@ -224,7 +224,15 @@ void ParseFiles(Checker& c, const toml::table& files, Recipe& r) {
 void ParseRules(Checker& c, const toml::table& rules, Recipe& r) {
   c.CheckKeys(rules, "rules", {"nss", "libgcc_s", "gconv"});
   if (auto v = c.Bool(rules, "nss")) r.rules.nss = *v;
-  if (auto v = c.Bool(rules, "libgcc_s")) r.rules.libgcc_s = *v;
+  if (const toml::node* n = rules.get("libgcc_s")) {
+    using L = Recipe::Rules::Libgcc;
+    if (n->is_boolean())
+      r.rules.libgcc_s = n->as_boolean()->get() ? L::kAlways : L::kNever;
+    else if (n->is_string() && n->as_string()->get() == "auto")
+      r.rules.libgcc_s = L::kAuto;
+    else
+      c.Fail(n->source(), c.Expect("libgcc_s", "true, false or \"auto\"", *n));
+  }
   if (auto v = c.Bool(rules, "gconv")) r.rules.gconv = *v;
 }
 

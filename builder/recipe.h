@@ -37,7 +37,8 @@ struct Recipe {
 
   struct Rules {
     bool nss = true;
-    bool libgcc_s = true;
+    enum class Libgcc { kAuto, kAlways, kNever };
+    Libgcc libgcc_s = Libgcc::kAuto;  // "auto" (the default), true or false
     bool gconv = false;
   } rules;
 

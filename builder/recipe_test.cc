@@ -52,6 +52,19 @@ cpus = 2
   EXPECT_EQ(r->text_digest.substr(0, 7), "sha256:");
 }
 
+TEST(Recipe, LibgccRuleTakesAutoOrABoolean) {
+  using L = Recipe::Rules::Libgcc;
+  auto parse = [](const std::string& v) {
+    return ParseRecipe("name = \"x\"\n[app]\nexec = \"/a\"\n[rules]\nlibgcc_s = " + v + "\n",
+                       "t.recipe");
+  };
+  EXPECT_EQ(parse("\"auto\"")->rules.libgcc_s, L::kAuto);
+  EXPECT_EQ(parse("true")->rules.libgcc_s, L::kAlways);
+  EXPECT_EQ(parse("false")->rules.libgcc_s, L::kNever);
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[rules]\nlibgcc_s = \"yes\"\n"),
+            "t.recipe:5:12: 'libgcc_s' must be true, false or \"auto\", not string");
+}
+
 TEST(Recipe, DefaultsForMinimalRecipe) {
   auto r = ParseRecipe("name = \"x\"\n[app]\nexec = \"/bin/true\"\n", "t.recipe");
   ASSERT_TRUE(r.ok()) << r.message();
@@ -60,6 +73,7 @@ TEST(Recipe, DefaultsForMinimalRecipe) {
   EXPECT_EQ(r->vm.memory, 128ull << 20);
   EXPECT_EQ(r->vm.cpus, 1);
   EXPECT_TRUE(r->kernel.image.empty());
+  EXPECT_EQ(r->rules.libgcc_s, Recipe::Rules::Libgcc::kAuto);
 }
 
 TEST(Recipe, UnknownKeySuggestsClosest) {
