@@ -178,6 +178,34 @@ TEST(ElfHostile, StrtabNotMapped) {
   EXPECT_EQ(r.message(), "h: DT_STRTAB address not mapped by any PT_LOAD");
 }
 
+// A hash table that claims more symbols than the file holds, or a GNU hash chain that never
+// ends: the imports are unknown (callers then assume anything), never an error or a crash.
+TEST(ElfHostile, SymbolCountsBeyondTheFile) {
+  const uint64_t dyn_off = 64 + 2 * 56;
+  std::string strtab("\0libx.so\0", 9);
+  for (bool gnu : {false, true}) {
+    SCOPED_TRACE(gnu ? "DT_GNU_HASH" : "DT_HASH");
+    std::string dyn = Dyn({{DT_NEEDED, 1}, {DT_STRTAB, 0x1000}, {DT_STRSZ, 9}, {DT_SYMTAB, 0x1010},
+                           {gnu ? DT_GNU_HASH : DT_HASH, 0x1100}});
+    uint64_t data_off = dyn_off + dyn.size();
+    std::string data = strtab + std::string(0x100 - strtab.size(), '\0');  // strtab, symtab
+    uint32_t words[] = {1, gnu ? 0u : 100000u, 0, 0, 1, 0};  // DT_HASH: nchain = 100000
+    if (gnu) {  // nbuckets 1, symoffset 0, no bloom words; bucket -> symbol 1; chain never ends
+      uint32_t g[] = {1, 0, 0, 0, 1, 0};
+      std::memcpy(words, g, sizeof g);
+    }
+    data.append(reinterpret_cast<const char*>(words), sizeof words);
+    auto bytes = MakeElf({Ph(PT_LOAD, data_off, data.size(), 0x1000),
+                          Ph(PT_DYNAMIC, dyn_off, dyn.size())},
+                         dyn + data);
+    auto r = ReadElfMemory(bytes, "h");
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->needed, std::vector<std::string>{"libx.so"});
+    EXPECT_FALSE(r->imports_known);
+    EXPECT_TRUE(r->imports.empty());
+  }
+}
+
 TEST(ElfHostile, StringIndexBeyondTable) {
   const uint64_t dyn_off = 64 + 2 * 56;
   std::string dyn = Dyn({{DT_NEEDED, 50}, {DT_STRTAB, 0x1000}, {DT_STRSZ, 8}});
