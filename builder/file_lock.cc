@@ -10,25 +10,54 @@
 
 namespace arrow::builder {
 
-Result<FileLock> FileLock::Acquire(const std::filesystem::path& path,
-                                   const std::function<void()>& on_wait) {
+namespace {
+
+Result<FileLock::Fd> Lock(const std::filesystem::path& path, int mode,
+                          const std::function<void()>& on_wait) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Err(path.string(), ": cannot open lock file: ", std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd, mode | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
       int e = errno;
       ::close(fd);
       return Err(path.string(), ": flock: ", std::strerror(e));
     }
-    if (on_wait) on_wait();
-    while (::flock(fd, LOCK_EX) != 0) {
+    if (!on_wait) {  // a try: report "busy" as fd -1
+      ::close(fd);
+      return FileLock::Fd{-1};
+    }
+    on_wait();
+    while (::flock(fd, mode) != 0) {
       if (errno == EINTR) continue;
       int e = errno;
       ::close(fd);
       return Err(path.string(), ": flock: ", std::strerror(e));
     }
   }
-  return FileLock(fd);
+  return FileLock::Fd{fd};
+}
+
+}  // namespace
+
+Result<FileLock> FileLock::Acquire(const std::filesystem::path& path,
+                                   const std::function<void()>& on_wait) {
+  auto fd = Lock(path, LOCK_EX, on_wait ? on_wait : [] {});
+  if (!fd.ok()) return fd.error();
+  return FileLock(fd->fd);
+}
+
+Result<FileLock> FileLock::AcquireShared(const std::filesystem::path& path,
+                                         const std::function<void()>& on_wait) {
+  auto fd = Lock(path, LOCK_SH, on_wait ? on_wait : [] {});
+  if (!fd.ok()) return fd.error();
+  return FileLock(fd->fd);
+}
+
+Result<std::optional<FileLock>> FileLock::TryAcquire(const std::filesystem::path& path) {
+  auto fd = Lock(path, LOCK_EX, {});
+  if (!fd.ok()) return fd.error();
+  if (fd->fd < 0) return std::optional<FileLock>{};
+  return std::optional<FileLock>(FileLock(fd->fd));
 }
 
 FileLock::~FileLock() {

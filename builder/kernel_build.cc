@@ -271,7 +271,7 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   int jobs = spec.jobs > 0 ? spec.jobs
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const fs::path build = tmp.path / "build";
-  ARROW_TRY(BuildKernelTree(plan, *src, tmp.path, build, jobs, env));
+  ARROW_TRY(BuildKernelTree(plan, src->dir, tmp.path, build, jobs, env));
 
   fs::copy_file(build / "arch/x86/boot/bzImage", tmp.path / "bzImage", ec);
   if (!ec) fs::copy_file(build / ".config", tmp.path / "config", ec);
@@ -330,6 +330,81 @@ Result<std::vector<KernelArtifact>> ListCachedKernels(const KernelBuildEnv& env)
     return std::tie(x.created, x.key) < std::tie(y.created, y.key);
   });
   return out;
+}
+
+namespace {
+
+uint64_t TreeBytes(const fs::path& p) {
+  std::error_code ec;
+  uint64_t n = 0;
+  if (!fs::is_directory(p, ec)) return fs::is_regular_file(p, ec) ? fs::file_size(p, ec) : 0;
+  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) n += it->file_size(ec);
+  return n;
+}
+
+// Moves `p` aside (one rename, so it vanishes at once) and deletes it.
+Status RemoveTree(const fs::path& p) {
+  std::error_code ec;
+  const fs::path aside = p.parent_path() / (".prune-" + p.filename().string() + "-" +
+                                            std::to_string(::getpid()));
+  fs::rename(p, aside, ec);
+  if (ec) return Err(p.string(), ": cannot remove: ", ec.message());
+  fs::remove_all(aside, ec);
+  if (ec) return Err(aside.string(), ": cannot remove: ", ec.message());
+  return Ok{};
+}
+
+}  // namespace
+
+Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kernels) {
+  PruneResult r;
+  const fs::path kernels = env.cache_dir / "kernels";
+  std::error_code ec;
+  if (!fs::exists(kernels, ec)) return r;
+  // `dir` goes if nobody holds `lock`: builds hold it (exclusive) while building a key or
+  // unpacking a source, and (shared) while compiling from an unpacked source.
+  auto take = [&](const fs::path& dir, const fs::path& lock) -> Status {
+    auto held = FileLock::TryAcquire(lock);
+    if (!held.ok()) return held.error();
+    if (!*held) {
+      r.busy.push_back(dir.string());
+      return Ok{};
+    }
+    const uint64_t bytes = TreeBytes(dir);
+    ARROW_TRY(RemoveTree(dir));
+    r.bytes += bytes;
+    r.removed.push_back(dir.string());
+    return Ok{};
+  };
+  // "<prefix><owner>-<pid>" -> owner (a key or a source name: no '-' in either)
+  auto owner = [](const std::string& name, std::string_view prefix) {
+    std::string rest = name.substr(prefix.size());
+    return rest.substr(0, rest.find('-'));
+  };
+  std::vector<fs::path> names;
+  for (const fs::path& dir : {kernels / "src", kernels}) {
+    names.clear();
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_directory() && !e.is_symlink()) names.push_back(e.path());
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      return Err(dir.string(), ": ", ec.message());
+    ec.clear();
+    std::sort(names.begin(), names.end());
+    const bool is_src = dir.filename() == "src";
+    for (const auto& p : names) {
+      const std::string name = p.filename().string();
+      if (name.starts_with(".prune-")) {  // a prune that was interrupted
+        ARROW_TRY(take(p, dir / (owner(name, ".prune-") + ".lock")));
+      } else if (name.starts_with(".tmp-")) {  // an interrupted (or running) build or unpack
+        ARROW_TRY(take(p, dir / (owner(name, ".tmp-") + ".lock")));
+      } else if (is_src || (built_kernels && name != "src")) {
+        ARROW_TRY(take(p, dir / (name + ".lock")));
+      }
+    }
+  }
+  return r;
 }
 
 }  // namespace arrow::builder

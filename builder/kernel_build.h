@@ -76,6 +76,16 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
 // The cached kernel for `spec` if it has been built (no build), for `arrow kernel path`.
 Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec,
                                                        const KernelBuildEnv& env);
+struct PruneResult {
+  uint64_t bytes = 0;                // freed
+  std::vector<std::string> removed;  // directories removed
+  std::vector<std::string> busy;     // in use by a running build: left alone
+};
+// Frees the cache's disk: the unpacked source trees (1.5 GB for linux-source-6.1; the next
+// cold build unpacks again) and leftovers of interrupted builds, plus, with `built_kernels`,
+// every built kernel. What a running build holds is skipped and listed as busy.
+Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kernels);
+
 // Every complete entry in the cache, oldest first.
 Result<std::vector<KernelArtifact>> ListCachedKernels(const KernelBuildEnv& env);
 

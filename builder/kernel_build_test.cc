@@ -234,5 +234,75 @@ TEST_F(KernelCache, ConcurrentBuildsOfOneKeyBuildOnce) {
   EXPECT_EQ(list->size(), 1u);
 }
 
+// prune frees the unpacked source and interrupted builds but never what a running build uses;
+// --all also drops built kernels, which the next use rebuilds.
+TEST_F(KernelCache, PruneFreesSourcesAndLeftoversButNotWhatABuildUses) {
+  const fs::path tar = tmp_->path() / "linux.tar";
+  ASSERT_EQ(std::system(("tar -cf " + tar.string() + " -C " + tmp_->path().string() + " linux")
+                            .c_str()),
+            0);
+  spec_.source = tar;
+  auto a = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(a.ok()) << a.message();
+  const fs::path src_dir = env_.cache_dir / "kernels" / "src";
+  auto trees = [&] {
+    std::vector<std::string> v;
+    for (const auto& e : fs::directory_iterator(src_dir))
+      if (e.is_directory()) v.push_back(e.path().filename().string());
+    return v;
+  };
+  ASSERT_EQ(trees().size(), 1u);
+  const fs::path tree = src_dir / trees()[0];
+  // An interrupted build of this key left its temp dir behind.
+  const fs::path stale = env_.cache_dir / "kernels" / (".tmp-" + a->key + "-99999");
+  fs::create_directories(stale / "build");
+  Write(stale / "build" / "x.o", std::string(1000, 'x'));
+
+  auto r = PruneKernelCache(env_, false);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->removed, (std::vector<std::string>{tree.string(), stale.string()}));
+  EXPECT_TRUE(r->busy.empty());
+  EXPECT_GT(r->bytes, 1000u);
+  EXPECT_TRUE(trees().empty());
+  EXPECT_FALSE(fs::exists(stale));
+  auto hit = EnsureKernel(spec_, env_);  // built kernels stay
+  ASSERT_TRUE(hit.ok() && hit->hit) << hit.message();
+
+  // A build in progress: its source tree and temp dir are busy and survive; it completes.
+  spec_.features = {"net"};
+  setenv("FAKE_SLEEP", "2", 1);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(EnsureKernel(spec_, env_).ok() ? 0 : 1);
+  for (int i = 0; i < 500 && Builds() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(Builds(), 2);
+  r = PruneKernelCache(env_, true);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->busy.size(), 2u);
+  EXPECT_EQ(r->busy[0], tree.string());
+  EXPECT_NE(r->busy[1].find("/.tmp-" + Key(spec_) + "-"), std::string::npos) << r->busy[1];
+  EXPECT_EQ(r->removed, std::vector<std::string>{(env_.cache_dir / "kernels" / a->key).string()});
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  unsetenv("FAKE_SLEEP");
+  auto net = FindCachedKernel(spec_, env_);
+  ASSERT_TRUE(net.ok() && net->has_value());
+
+  // --all with nothing running: the last kernel and the tree go; the next build starts over.
+  r = PruneKernelCache(env_, true);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->busy.empty());
+  EXPECT_EQ(r->removed.size(), 2u);
+  auto list = ListCachedKernels(env_);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  auto again = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_FALSE(again->hit);
+  EXPECT_EQ(trees().size(), 1u);
+}
+
 }  // namespace
 }  // namespace arrow::builder

@@ -92,22 +92,14 @@ Result<KernelSource> IdentifyKernelSource(const fs::path& given, const fs::path&
   return src;
 }
 
-Result<fs::path> UnpackKernelSource(const KernelSource& source, const fs::path& cache_dir,
-                                    const std::function<void(std::string_view)>& progress) {
-  if (!source.is_tarball) return source.path;
-  const fs::path root = cache_dir / "kernels" / "src";
-  const std::string name = source.digest.substr(0, 16);
+namespace {
+
+// Unpacks the tarball into <root>/<name> unless it is there; the caller holds <name>.lock.
+Status UnpackLocked(const KernelSource& source, const fs::path& root, const std::string& name,
+                    const std::function<void(std::string_view)>& progress) {
   const fs::path dest = root / name;
-  if (fs::exists(dest / "Makefile")) return dest;
+  if (fs::exists(dest / "Makefile")) return Ok{};
   std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return Err(root.string(), ": cannot create: ", ec.message());
-  auto lock = FileLock::Acquire(root / (name + ".lock"), [&] {
-    if (progress)
-      progress("[kernel] waiting for another process unpacking " + source.path.string());
-  });
-  if (!lock.ok()) return lock.error();
-  if (fs::exists(dest / "Makefile")) return dest;
   // Leftovers of an interrupted unpack of this tarball (we hold its lock).
   for (const auto& e : fs::directory_iterator(root, ec))
     if (e.path().filename().string().starts_with(".tmp-" + name)) fs::remove_all(e.path(), ec);
@@ -133,7 +125,37 @@ Result<fs::path> UnpackKernelSource(const KernelSource& source, const fs::path& 
     fs::remove_all(tmp, ec);
     return Err(dest.string(), ": cannot rename unpacked source into place: ", why);
   }
-  return dest;
+  return Ok{};
+}
+
+}  // namespace
+
+Result<UnpackedSource> UnpackKernelSource(const KernelSource& source, const fs::path& cache_dir,
+                                          const std::function<void(std::string_view)>& progress) {
+  if (!source.is_tarball) return UnpackedSource{source.path, std::nullopt};
+  const fs::path root = cache_dir / "kernels" / "src";
+  const std::string name = source.digest.substr(0, 16);
+  const fs::path dest = root / name, lock_path = root / (name + ".lock");
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Err(root.string(), ": cannot create: ", ec.message());
+  auto waiting = [&] {
+    if (progress) progress("[kernel] waiting for another process using " + dest.string());
+  };
+  // The tree is used under a shared lock (prune takes it exclusively); it is unpacked under the
+  // exclusive one. A prune can slip in between the two, hence the second round.
+  for (int round = 0; round < 2; ++round) {
+    {
+      auto shared = FileLock::AcquireShared(lock_path, waiting);
+      if (!shared.ok()) return shared.error();
+      if (fs::exists(dest / "Makefile")) return UnpackedSource{dest, std::move(*shared)};
+    }
+    auto lock = FileLock::Acquire(lock_path, waiting);
+    if (!lock.ok()) return lock.error();
+    ARROW_TRY(UnpackLocked(source, root, name, progress));
+  }
+  return Err(dest.string(), ": removed again right after unpacking (a concurrent `arrow kernel "
+             "prune`?); run the build again");
 }
 
 }  // namespace arrow::builder

@@ -10,9 +10,11 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "builder/file_lock.h"
 #include "common/result.h"
 
 namespace arrow::builder {
@@ -31,8 +33,13 @@ Result<KernelSource> IdentifyKernelSource(const std::filesystem::path& path,
                                           const std::filesystem::path& cache_dir);
 
 // The directory holding the top-level kernel Makefile: `source.path` itself for a directory,
-// else the tarball unpacked (once) under <cache_dir>/kernels/src/.
-Result<std::filesystem::path> UnpackKernelSource(
+// else the tarball unpacked (once) under <cache_dir>/kernels/src/, held with a shared lock
+// (`lease`) so that `arrow kernel prune` leaves it alone while a build uses it.
+struct UnpackedSource {
+  std::filesystem::path dir;
+  std::optional<FileLock> lease;
+};
+Result<UnpackedSource> UnpackKernelSource(
     const KernelSource& source, const std::filesystem::path& cache_dir,
     const std::function<void(std::string_view)>& progress);
 

@@ -1,4 +1,5 @@
-// `arrow kernel build|list|path`: tuned kernels ahead of time (CI caches) and a look at the cache.
+// `arrow kernel build|list|path|prune`: tuned kernels ahead of time (CI caches), a look at the
+// cache, and freeing its disk space.
 #include <cstdio>
 #include <iostream>
 
@@ -95,6 +96,25 @@ void AddKernel(CLI::App& app, std::function<int()>* selected) {
       }
       std::printf("cache: %s\n", (env.cache_dir / "kernels").c_str());
       for (const auto& k : *all) PrintArtifact(k);
+      return 0;
+    };
+  });
+
+  auto all = std::make_shared<bool>(false);
+  CLI::App* prune = kernel->add_subcommand(
+      "prune", "Free the kernel cache's disk: unpacked sources and interrupted builds");
+  prune->add_flag("--all", *all, "Also remove every built kernel (rebuilt on next use)");
+  prune->callback([all, selected] {
+    *selected = [all]() -> int {
+      auto env = builder::KernelBuildEnv::FromEnvironment();
+      auto r = builder::PruneKernelCache(env, *all);
+      if (!r) {
+        std::cerr << "arrow kernel prune: " << r.message() << "\n";
+        return 1;
+      }
+      for (const auto& p : r->removed) std::printf("removed %s\n", p.c_str());
+      for (const auto& p : r->busy) std::printf("kept %s (in use by a running build)\n", p.c_str());
+      std::printf("freed %s\n", HumanSize(r->bytes).c_str());
       return 0;
     };
   });
