@@ -48,5 +48,5 @@ stock = next(int(k) + int(i) for n, k, i in rows if n == "stock")
 print(f"{'variant':14} {'kernel':>10} {'initramfs':>10} {'total':>10} {'MiB':>6} {'of stock':>9}")
 for n, k, i in rows:
     t = int(k) + int(i)
-    print(f"{n:14} {int(k):>10} {int(i):>10} {t:>10} {t / 2**20:>6.2f} {t / stock:>8.0%}")
+    print(f"{n:14} {int(k):>10} {int(i):>10} {t:>10} {t / 2**20:>6.3f} {t / stock:>8.0%}")
 PY
