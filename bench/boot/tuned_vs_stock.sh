@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# boot_kernel.sh: boot time to the app's first output under qemu TCG, Arrow's tuned kernel vs
+# tuned_vs_stock.sh: boot time to the app's first output under qemu TCG, Arrow's tuned kernel vs
 # Debian's stock kernel (the named baseline), same initramfs, same run, on -M pc and -M microvm.
 #
-#   bench/boot_kernel.sh TUNED_BZIMAGE [STOCK_KERNEL=/vmlinuz] [RUNS=3]
+#   bench/boot/tuned_vs_stock.sh TUNED_BZIMAGE [STOCK_KERNEL=/vmlinuz] [RUNS=3]
 #   env: MACHINES="pc microvm,rtc=on" (Debian's kernel hangs calibrating the TSC on microvm without rtc=on),
 #         TIMEOUT=60 (seconds per boot; a hung boot shows NA, exit 124)
 #
@@ -13,7 +13,7 @@
 #   total         whole qemu run
 #   guest-uptime  /proc/uptime read by /init
 set -euo pipefail
-TUNED=${1:?usage: boot_kernel.sh TUNED_BZIMAGE [STOCK_KERNEL] [RUNS]}
+TUNED=${1:?usage: tuned_vs_stock.sh TUNED_BZIMAGE [STOCK_KERNEL] [RUNS]}
 STOCK=${2:-/vmlinuz}
 RUNS=${3:-3}
 MACHINES=${MACHINES:-pc microvm,rtc=on}
