@@ -19,6 +19,28 @@ run_capture "$TMP/klist" "$ARROW" kernel list
 expect_contains "kernel list: shows the cached microvm kernel" "$TMP/klist" "microvm"
 size=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print([l["size"] for l in d["layers"] if l["mediaType"].endswith("kernel.v1")][0])' < <("$ARROW" inspect --json "$TMP/tuned.arrow"))
 if [ "$size" -le 1572864 ]; then pass "tuned bzImage <= 1.5 MiB ($size bytes)"; else fail "tuned bzImage is $size bytes"; fi
+total=$("$ARROW" inspect --json "$TMP/tuned.arrow" | python3 -c 'import json,sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"]))')
+if [ "$total" -lt 2097152 ]; then pass "hello arrow kernel + initramfs < 2 MiB ($total bytes)"; else fail "hello arrow kernel + initramfs is $total bytes"; fi
+
+# The db fragment: SysV IPC (PostgreSQL's shmget) is there with it and absent (ENOSYS) without.
+for k in default db; do
+  { printf 'name = "shm-%s"
+[app]
+exec = "/usr/bin/perl"
+' "$k"
+    printf 'args = ["-e", "my $i = shmget(0, 4096, 0600); print defined $i ? qq(shm ok\\n) : qq(shm: $!\\n)"]
+'
+    [ "$k" = db ] && printf '[kernel]
+features = ["db"]
+'; } >"$TMP/shm-$k.recipe"
+  run_capture "$TMP/shm-$k.build" "$ARROW_BUILD" "$TMP/shm-$k.recipe" -o "$TMP/shm-$k.arrow"
+  expect_eq "db fragment: $k build" 0 "$status"
+  [ "$status" -eq 0 ] || tail -n 20 "$TMP/shm-$k.build" | sed 's/^/    | /'
+  run_capture "$TMP/shm-$k.out" "$ARROW_RUN" "$TMP/shm-$k.arrow" --timeout 300
+  expect_eq "db fragment: $k boots" 0 "$status"
+done
+expect_contains "db fragment: shmget works with db" "$TMP/shm-db.out" "shm ok"
+expect_contains "db fragment: shmget is ENOSYS without" "$TMP/shm-default.out" "shm: Function not implemented"
 
 # Bad kernel input: an unknown fragment, an unknown module, a non-bzImage.
 printf 'name = "x"\n[app]\nexec = "/usr/bin/true"\n[kernel]\nfeatures = ["no-such-fragment"]\n' >"$TMP/badfrag.recipe"
