@@ -23,6 +23,9 @@ Result<std::unique_ptr<TarWriter>> TarWriter::Create(const std::filesystem::path
   if (w->a_ == nullptr) return Err(dest.string(), ": out of memory");
   if (archive_write_set_format_ustar(w->a_) != ARCHIVE_OK ||
       archive_write_add_filter_none(w->a_) != ARCHIVE_OK ||
+      // End after the two zero blocks, as Go's archive/tar (skopeo, podman) does, instead of
+      // padding the file to a 10 KiB tape record.
+      archive_write_set_bytes_in_last_block(w->a_, 1) != ARCHIVE_OK ||
       archive_write_open2(w->a_, w.get(), nullptr, &TarWriter::WriteCallback, nullptr, nullptr) !=
           ARCHIVE_OK)
     return Err(dest.string(), ": cannot start tar archive: ", ArchiveError(w->a_));
