@@ -280,7 +280,7 @@ struct Closure::Impl {
   // "<path> imports <symbol>"; nullopt when none does.
   std::optional<std::string> UnwindingUser() {
     static const std::set<std::string, std::less<>> kTriggers = {
-        "pthread_cancel", "pthread_exit",         "thrd_exit",  "backtrace",
+        "pthread_cancel",    "pthread_exit",          "thrd_exit",           "backtrace",
         "__frame_state_for", "__pthread_unwind_next", "__gcc_personality_v0"};
     for (const auto& [path, n] : nodes) {
       if (n.kind != NodeKind::kFile || !IsElfFile(n.source)) continue;

@@ -14,9 +14,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 namespace arrow::builder {
 namespace {
@@ -77,7 +77,8 @@ std::optional<uint64_t> CountSymbols(const std::vector<Load>& loads, std::string
   uint64_t buckets_at = 16 + bloom * (cls == ELFCLASS64 ? 8 : 4);
   if (!InBounds(buckets_at, nbuckets * 4, avail)) return std::nullopt;
   uint64_t last = 0;
-  for (uint64_t i = 0; i < nbuckets; ++i) last = std::max<uint64_t>(last, Word(p + buckets_at + 4 * i));
+  for (uint64_t i = 0; i < nbuckets; ++i)
+    last = std::max<uint64_t>(last, Word(p + buckets_at + 4 * i));
   if (last == 0) return symoffset;  // no hashed symbols: only the unhashed (imported) ones
   if (last < symoffset) return std::nullopt;
   uint64_t chains_at = buckets_at + nbuckets * 4;
@@ -105,8 +106,8 @@ void ReadImports(Elf* elf, const std::vector<Load>& loads, std::string_view raw,
   }
   auto m = MapAddr(loads, symtab, raw.size());
   if (!count || !m || entsize == 0 || *count > m->second / entsize) return;
-  Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<int64_t>(m->first), *count * entsize,
-                                        ELF_T_SYM);
+  Elf_Data* data =
+      elf_getdata_rawchunk(elf, static_cast<int64_t>(m->first), *count * entsize, ELF_T_SYM);
   if (data == nullptr) return;
   for (uint64_t i = 1; i < *count; ++i) {
     GElf_Sym sym;

@@ -185,7 +185,10 @@ TEST(ElfHostile, SymbolCountsBeyondTheFile) {
   std::string strtab("\0libx.so\0", 9);
   for (bool gnu : {false, true}) {
     SCOPED_TRACE(gnu ? "DT_GNU_HASH" : "DT_HASH");
-    std::string dyn = Dyn({{DT_NEEDED, 1}, {DT_STRTAB, 0x1000}, {DT_STRSZ, 9}, {DT_SYMTAB, 0x1010},
+    std::string dyn = Dyn({{DT_NEEDED, 1},
+                           {DT_STRTAB, 0x1000},
+                           {DT_STRSZ, 9},
+                           {DT_SYMTAB, 0x1010},
                            {gnu ? DT_GNU_HASH : DT_HASH, 0x1100}});
     uint64_t data_off = dyn_off + dyn.size();
     std::string data = strtab + std::string(0x100 - strtab.size(), '\0');  // strtab, symtab
@@ -195,9 +198,9 @@ TEST(ElfHostile, SymbolCountsBeyondTheFile) {
       std::memcpy(words, g, sizeof g);
     }
     data.append(reinterpret_cast<const char*>(words), sizeof words);
-    auto bytes = MakeElf({Ph(PT_LOAD, data_off, data.size(), 0x1000),
-                          Ph(PT_DYNAMIC, dyn_off, dyn.size())},
-                         dyn + data);
+    auto bytes =
+        MakeElf({Ph(PT_LOAD, data_off, data.size(), 0x1000), Ph(PT_DYNAMIC, dyn_off, dyn.size())},
+                dyn + data);
     auto r = ReadElfMemory(bytes, "h");
     ASSERT_TRUE(r.ok()) << r.message();
     EXPECT_EQ(r->needed, std::vector<std::string>{"libx.so"});

@@ -41,14 +41,16 @@ Result<FileLock::Fd> Lock(const std::filesystem::path& path, int mode,
 
 Result<FileLock> FileLock::Acquire(const std::filesystem::path& path,
                                    const std::function<void()>& on_wait) {
-  auto fd = Lock(path, LOCK_EX, on_wait ? on_wait : [] {});
+  auto fd = Lock(
+      path, LOCK_EX, on_wait ? on_wait : [] {});
   if (!fd.ok()) return fd.error();
   return FileLock(fd->fd);
 }
 
 Result<FileLock> FileLock::AcquireShared(const std::filesystem::path& path,
                                          const std::function<void()>& on_wait) {
-  auto fd = Lock(path, LOCK_SH, on_wait ? on_wait : [] {});
+  auto fd = Lock(
+      path, LOCK_SH, on_wait ? on_wait : [] {});
   if (!fd.ok()) return fd.error();
   return FileLock(fd->fd);
 }

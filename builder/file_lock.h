@@ -26,7 +26,7 @@ class FileLock {
   FileLock& operator=(FileLock&&) = delete;
   ~FileLock();
 
- struct Fd {
+  struct Fd {
     int fd;
   };
 

@@ -347,8 +347,8 @@ uint64_t TreeBytes(const fs::path& p) {
 // Moves `p` aside (one rename, so it vanishes at once) and deletes it.
 Status RemoveTree(const fs::path& p) {
   std::error_code ec;
-  const fs::path aside = p.parent_path() / (".prune-" + p.filename().string() + "-" +
-                                            std::to_string(::getpid()));
+  const fs::path aside =
+      p.parent_path() / (".prune-" + p.filename().string() + "-" + std::to_string(::getpid()));
   fs::rename(p, aside, ec);
   if (ec) return Err(p.string(), ": cannot remove: ", ec.message());
   fs::remove_all(aside, ec);

@@ -238,9 +238,9 @@ TEST_F(KernelCache, ConcurrentBuildsOfOneKeyBuildOnce) {
 // --all also drops built kernels, which the next use rebuilds.
 TEST_F(KernelCache, PruneFreesSourcesAndLeftoversButNotWhatABuildUses) {
   const fs::path tar = tmp_->path() / "linux.tar";
-  ASSERT_EQ(std::system(("tar -cf " + tar.string() + " -C " + tmp_->path().string() + " linux")
-                            .c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(("tar -cf " + tar.string() + " -C " + tmp_->path().string() + " linux").c_str()),
+      0);
   spec_.source = tar;
   auto a = EnsureKernel(spec_, env_);
   ASSERT_TRUE(a.ok()) << a.message();

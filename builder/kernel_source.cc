@@ -154,7 +154,8 @@ Result<UnpackedSource> UnpackKernelSource(const KernelSource& source, const fs::
     if (!lock.ok()) return lock.error();
     ARROW_TRY(UnpackLocked(source, root, name, progress));
   }
-  return Err(dest.string(), ": removed again right after unpacking (a concurrent `arrow kernel "
+  return Err(dest.string(),
+             ": removed again right after unpacking (a concurrent `arrow kernel "
              "prune`?); run the build again");
 }
 

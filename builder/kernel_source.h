@@ -39,8 +39,8 @@ struct UnpackedSource {
   std::filesystem::path dir;
   std::optional<FileLock> lease;
 };
-Result<UnpackedSource> UnpackKernelSource(
-    const KernelSource& source, const std::filesystem::path& cache_dir,
-    const std::function<void(std::string_view)>& progress);
+Result<UnpackedSource> UnpackKernelSource(const KernelSource& source,
+                                          const std::filesystem::path& cache_dir,
+                                          const std::function<void(std::string_view)>& progress);
 
 }  // namespace arrow::builder

@@ -18,7 +18,8 @@ struct KernelFlags {
 
 void AddSpecFlags(CLI::App* cmd, KernelFlags* f, bool with_build_flags) {
   cmd->add_option("--config", f->config, "Base config: a name in kernel-configs/ or a fragment path");
-  cmd->add_option("--features", f->features, "Fragments to add (net, block, db, debug, kvm-host, fast, or a path)")
+  cmd->add_option("--features", f->features,
+                  "Fragments to add (net, block, db, debug, kvm-host, fast, or a path)")
       ->delimiter(',');
   cmd->add_option("--source", f->source, "Linux source dir or tarball (default: linux-source-6.1)");
   if (with_build_flags)
