@@ -185,10 +185,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
     co.ld_library_path = SplitPathList(it->second);
   co.path = SplitPathList(env.at("PATH"));
   co.rule_nss = r.rules.nss;
-  using L = Recipe::Rules::Libgcc;
-  co.rule_libgcc_s = r.rules.libgcc_s == L::kAuto     ? ClosureOptions::Libgcc::kAuto
-                     : r.rules.libgcc_s == L::kAlways ? ClosureOptions::Libgcc::kAlways
-                                                      : ClosureOptions::Libgcc::kNever;
+  co.rule_libgcc_s = r.rules.libgcc_s;
   co.rule_gconv = r.rules.gconv;
   co.exclude = r.files.exclude;
 

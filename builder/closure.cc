@@ -284,7 +284,10 @@ struct Closure::Impl {
         "__frame_state_for", "__pthread_unwind_next", "__gcc_personality_v0"};
     for (const auto& [path, n] : nodes) {
       if (n.kind != NodeKind::kFile || !IsElfFile(n.source)) continue;
-      auto info = ReadElf(n.source);
+      // Files of the root were parsed by the loader already; a [files] map entry is read here.
+      std::optional<Result<ElfInfo>> mapped;
+      if (n.source != fs.Host(path)) mapped.emplace(ReadElf(n.source));
+      const Result<ElfInfo>& info = mapped ? *mapped : loader.Info(path);
       if (!info || !info->has_dynamic) continue;  // unreadable files were reported by the trace
       if (!info->imports_known) return path + " has no readable symbol table";
       for (const auto& s : info->imports)

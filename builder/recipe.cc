@@ -225,7 +225,7 @@ void ParseRules(Checker& c, const toml::table& rules, Recipe& r) {
   c.CheckKeys(rules, "rules", {"nss", "libgcc_s", "gconv"});
   if (auto v = c.Bool(rules, "nss")) r.rules.nss = *v;
   if (const toml::node* n = rules.get("libgcc_s")) {
-    using L = Recipe::Rules::Libgcc;
+    using L = ClosureOptions::Libgcc;
     if (n->is_boolean())
       r.rules.libgcc_s = n->as_boolean()->get() ? L::kAlways : L::kNever;
     else if (n->is_string() && n->as_string()->get() == "auto")

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/closure.h"
 #include "common/result.h"
 
 namespace arrow::builder {
@@ -37,8 +38,7 @@ struct Recipe {
 
   struct Rules {
     bool nss = true;
-    enum class Libgcc { kAuto, kAlways, kNever };
-    Libgcc libgcc_s = Libgcc::kAuto;  // "auto" (the default), true or false
+    ClosureOptions::Libgcc libgcc_s = ClosureOptions::Libgcc::kAuto;  // "auto", true or false
     bool gconv = false;
   } rules;
 

@@ -53,7 +53,7 @@ cpus = 2
 }
 
 TEST(Recipe, LibgccRuleTakesAutoOrABoolean) {
-  using L = Recipe::Rules::Libgcc;
+  using L = ClosureOptions::Libgcc;
   auto parse = [](const std::string& v) {
     return ParseRecipe("name = \"x\"\n[app]\nexec = \"/a\"\n[rules]\nlibgcc_s = " + v + "\n",
                        "t.recipe");
@@ -73,7 +73,7 @@ TEST(Recipe, DefaultsForMinimalRecipe) {
   EXPECT_EQ(r->vm.memory, 128ull << 20);
   EXPECT_EQ(r->vm.cpus, 1);
   EXPECT_TRUE(r->kernel.image.empty());
-  EXPECT_EQ(r->rules.libgcc_s, Recipe::Rules::Libgcc::kAuto);
+  EXPECT_EQ(r->rules.libgcc_s, ClosureOptions::Libgcc::kAuto);
 }
 
 TEST(Recipe, UnknownKeySuggestsClosest) {
