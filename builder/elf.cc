@@ -40,17 +40,26 @@ struct Load {
   uint64_t vaddr, offset, filesz;
 };
 
-// File offset of virtual address `addr` through the PT_LOAD that maps it, and how many bytes
-// of the file follow it inside that segment.
+// The PT_LOAD whose file bytes map virtual address `addr`, or null.
+const Load* Segment(const std::vector<Load>& loads, uint64_t addr) {
+  for (const Load& l : loads)
+    if (addr >= l.vaddr && addr - l.vaddr < l.filesz) return &l;
+  return nullptr;
+}
+
+// File offset of `addr` inside `seg`, and how many bytes of the file follow it inside that
+// segment; nullopt when the segment claims bytes beyond the end of the file.
+std::optional<std::pair<uint64_t, uint64_t>> FileRange(const Load& seg, uint64_t addr,
+                                                       uint64_t size) {
+  uint64_t off = seg.offset + (addr - seg.vaddr);
+  if (off < seg.offset || off > size) return std::nullopt;
+  return std::make_pair(off, std::min<uint64_t>(seg.filesz - (addr - seg.vaddr), size - off));
+}
+
 std::optional<std::pair<uint64_t, uint64_t>> MapAddr(const std::vector<Load>& loads, uint64_t addr,
                                                      uint64_t size) {
-  for (const Load& l : loads)
-    if (addr >= l.vaddr && addr - l.vaddr < l.filesz) {
-      uint64_t off = l.offset + (addr - l.vaddr);
-      if (off < l.offset || off > size) return std::nullopt;
-      return std::make_pair(off, std::min<uint64_t>(l.filesz - (addr - l.vaddr), size - off));
-    }
-  return std::nullopt;
+  const Load* seg = Segment(loads, addr);
+  return seg ? FileRange(*seg, addr, size) : std::nullopt;
 }
 
 uint32_t Word(const char* p) {
@@ -222,19 +231,18 @@ Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
     if (needed.empty() && !rpath && !runpath && !soname) return info;
     return Err(n, ": dynamic table has strings but no DT_STRTAB");
   }
-  auto where = MapAddr(loads, *strtab, size);
-  if (!where) {
-    bool mapped = false;
-    for (const Load& l : loads) mapped |= *strtab >= l.vaddr && *strtab - l.vaddr < l.filesz;
-    return Err(n, mapped ? ": DT_STRTAB beyond end of file"
-                         : ": DT_STRTAB address not mapped by any PT_LOAD");
-  }
+  const Load* seg = Segment(loads, *strtab);
+  if (seg == nullptr) return Err(n, ": DT_STRTAB address not mapped by any PT_LOAD");
+  auto where = FileRange(*seg, *strtab, size);
+  if (!where) return Err(n, ": DT_STRTAB beyond end of file");
   uint64_t avail = where->second;
   if (strsz) avail = std::min(avail, *strsz);
   std::string_view tab(raw + where->first, avail);
-  if (symtab)
-    ReadImports(elf, loads, std::string_view(raw, size), tab, *symtab,
-                CountSymbols(loads, std::string_view(raw, size), hash, gnu_hash, cls), info);
+  if (symtab) {
+    const std::string_view image(raw, size);
+    ReadImports(elf, loads, image, tab, *symtab, CountSymbols(loads, image, hash, gnu_hash, cls),
+                info);
+  }
   auto str = [&](uint64_t idx, const char* what) -> Result<std::string> {
     if (idx >= tab.size())
       return Err(n, ": ", what, " string index ", std::to_string(idx), " beyond string table");

@@ -12,8 +12,9 @@ namespace arrow::builder {
 
 namespace {
 
-Result<FileLock::Fd> Lock(const std::filesystem::path& path, int mode,
-                          const std::function<void()>& on_wait) {
+// The locked fd; -1 when `wait` is false and someone else holds the lock.
+Result<int> Lock(const std::filesystem::path& path, int mode, bool wait,
+                 const std::function<void()>& on_wait) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Err(path.string(), ": cannot open lock file: ", std::strerror(errno));
   if (::flock(fd, mode | LOCK_NB) != 0) {
@@ -22,11 +23,11 @@ Result<FileLock::Fd> Lock(const std::filesystem::path& path, int mode,
       ::close(fd);
       return Err(path.string(), ": flock: ", std::strerror(e));
     }
-    if (!on_wait) {  // a try: report "busy" as fd -1
+    if (!wait) {
       ::close(fd);
-      return FileLock::Fd{-1};
+      return -1;
     }
-    on_wait();
+    if (on_wait) on_wait();
     while (::flock(fd, mode) != 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -34,32 +35,30 @@ Result<FileLock::Fd> Lock(const std::filesystem::path& path, int mode,
       return Err(path.string(), ": flock: ", std::strerror(e));
     }
   }
-  return FileLock::Fd{fd};
+  return fd;
 }
 
 }  // namespace
 
 Result<FileLock> FileLock::Acquire(const std::filesystem::path& path,
                                    const std::function<void()>& on_wait) {
-  auto fd = Lock(
-      path, LOCK_EX, on_wait ? on_wait : [] {});
+  auto fd = Lock(path, LOCK_EX, true, on_wait);
   if (!fd.ok()) return fd.error();
-  return FileLock(fd->fd);
+  return FileLock(*fd);
 }
 
 Result<FileLock> FileLock::AcquireShared(const std::filesystem::path& path,
                                          const std::function<void()>& on_wait) {
-  auto fd = Lock(
-      path, LOCK_SH, on_wait ? on_wait : [] {});
+  auto fd = Lock(path, LOCK_SH, true, on_wait);
   if (!fd.ok()) return fd.error();
-  return FileLock(fd->fd);
+  return FileLock(*fd);
 }
 
 Result<std::optional<FileLock>> FileLock::TryAcquire(const std::filesystem::path& path) {
-  auto fd = Lock(path, LOCK_EX, {});
+  auto fd = Lock(path, LOCK_EX, false, {});
   if (!fd.ok()) return fd.error();
-  if (fd->fd < 0) return std::optional<FileLock>{};
-  return std::optional<FileLock>(FileLock(fd->fd));
+  if (*fd < 0) return std::optional<FileLock>{};
+  return std::optional<FileLock>(FileLock(*fd));
 }
 
 FileLock::~FileLock() {

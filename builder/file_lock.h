@@ -26,10 +26,6 @@ class FileLock {
   FileLock& operator=(FileLock&&) = delete;
   ~FileLock();
 
-  struct Fd {
-    int fd;
-  };
-
  private:
   explicit FileLock(int fd) : fd_(fd) {}
   int fd_ = -1;

@@ -378,11 +378,6 @@ Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kerne
     r.removed.push_back(dir.string());
     return Ok{};
   };
-  // "<prefix><owner>-<pid>" -> owner (a key or a source name: no '-' in either)
-  auto owner = [](const std::string& name, std::string_view prefix) {
-    std::string rest = name.substr(prefix.size());
-    return rest.substr(0, rest.find('-'));
-  };
   std::vector<fs::path> names;
   for (const fs::path& dir : {kernels / "src", kernels}) {
     names.clear();
@@ -395,13 +390,15 @@ Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kerne
     const bool is_src = dir.filename() == "src";
     for (const auto& p : names) {
       const std::string name = p.filename().string();
-      if (name.starts_with(".prune-")) {  // a prune that was interrupted
-        ARROW_TRY(take(p, dir / (owner(name, ".prune-") + ".lock")));
-      } else if (name.starts_with(".tmp-")) {  // an interrupted (or running) build or unpack
-        ARROW_TRY(take(p, dir / (owner(name, ".tmp-") + ".lock")));
-      } else if (is_src || (built_kernels && name != "src")) {
-        ARROW_TRY(take(p, dir / (name + ".lock")));
-      }
+      // A tree is locked under its own name; a leftover "<prefix><owner>-<pid>" (a running or
+      // interrupted build or unpack, an interrupted prune) under its owner's (a key or a source
+      // name, neither holds '-').
+      std::string owner = name;
+      for (std::string_view prefix : {".tmp-", ".prune-"})
+        if (name.starts_with(prefix))
+          owner = name.substr(prefix.size(), name.find('-', prefix.size()) - prefix.size());
+      if (owner != name || is_src || (built_kernels && name != "src"))
+        ARROW_TRY(take(p, dir / (owner + ".lock")));
     }
   }
   return r;
