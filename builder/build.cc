@@ -279,6 +279,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"entrypoint", argv},
       {"env", envv},
       {"workdir", r.app.workdir},
+      {"ports", r.app.ports},
       {"kernel",
        {{"version", kernel->version},
         {"release", kernel->release},
@@ -291,6 +292,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
            for (const auto& pm : kernel->modules) m.push_back(pm.guest_path);
            return m;
          }()},
+        {"features", kernel->features},
+        {"virtio_net", kernel->virtio_net ? nlohmann::json(*kernel->virtio_net) : nlohmann::json(nullptr)},
         {"cmdline", cmdline}}},
       {"vm", {{"memory", r.vm.memory}, {"cpus", r.vm.cpus}}},
       {"builder", {{"name", "arrow"}, {"version", ARROW_VERSION}}},

@@ -1,9 +1,12 @@
 // Kernel selection for a build; see kernel_choice.h.
 #include "builder/kernel_choice.h"
 
+#include <algorithm>
+
 #include "builder/kernel_build.h"
 #include "builder/kernel_image.h"
 #include "builder/kernel_modules.h"
+#include "common/file_util.h"
 
 namespace arrow::builder {
 namespace fs = std::filesystem;
@@ -46,7 +49,10 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
   } else {
     KernelSpec spec;
     if (!r.kernel.config.empty()) spec.config = r.kernel.config;
-    for (const auto& f : r.kernel.features) {
+    std::vector<std::string> features = r.kernel.features;
+    if (!r.app.ports.empty() && std::find(features.begin(), features.end(), "net") == features.end())
+      features.push_back("net");  // a server needs its NIC
+    for (const auto& f : features) {
       // A fragment path in a recipe is relative to the recipe, like [files] map sources.
       bool is_path = f.find('/') != std::string::npos || f.ends_with(".config");
       spec.features.push_back(is_path ? RecipePath(r, f).string() : f);
@@ -60,7 +66,12 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     k.bzimage = art->bzimage;
     k.config_digest = art->config_digest;
     k.origin = "tuned: " + spec.config;
-    for (const auto& f : r.kernel.features) k.origin += "+" + f;
+    for (const auto& f : features) k.origin += "+" + f;
+    k.features = features;
+    auto cfg = ReadFile(art->config_file);
+    if (!cfg) return cfg.error();
+    k.virtio_net = cfg->find("\nCONFIG_VIRTIO_NET=y") != std::string::npos &&
+                   cfg->find("\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y") != std::string::npos;
   }
   auto info = ReadKernelImage(k.bzimage);
   if (!info) return info.error();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,9 +36,14 @@ struct ChosenKernel {
   std::string config_digest;  // "sha256:..." of the tuned .config; empty for a prebuilt image
   std::string origin;         // "tuned: microvm+net" or "image: /boot/vmlinuz-..."
   std::vector<PackedModule> modules;  // load order
+  // Whether the kernel drives a virtio-net NIC on virtio-mmio: known for tuned kernels (their
+  // .config), unknown for prebuilt images (the runner then adds a NIC only when asked to).
+  std::optional<bool> virtio_net;
+  std::vector<std::string> features;  // tuned: the fragments added to the base, in order
 };
 
-// Modules are decompressed into `scratch` (a directory the caller owns).
+// Modules are decompressed into `scratch` (a directory the caller owns). A recipe that declares
+// ports gets the `net` fragment added to its tuned kernel when it does not name it.
 Result<ChosenKernel> ChooseKernel(const Recipe& recipe, const KernelChoiceOptions& options,
                                   const std::filesystem::path& scratch);
 

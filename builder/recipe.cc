@@ -6,6 +6,7 @@
 #include "builder/recipe.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <optional>
 #include <sstream>
@@ -183,7 +184,7 @@ bool ValidName(std::string_view s) {
 }
 
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
-  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir"});
+  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports"});
   if (auto v = c.String(app, "exec")) {
     if (!IsAbsoluteGuestPath(*v))
       c.Fail(app.get("exec")->source(), "'exec' must be an absolute path in the image, got '" + *v + "'");
@@ -201,6 +202,25 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
     if (!IsAbsoluteGuestPath(*v))
       c.Fail(app.get("workdir")->source(), "'workdir' must be an absolute path, got '" + *v + "'");
     r.app.workdir = *v;
+  }
+  if (const toml::node* n = app.get("ports")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), c.Expect("ports", "an array of ports like [80, \"53/udp\"]", *n));
+    for (size_t i = 0; a && i < a->size(); i++) {
+      const toml::node& e = (*a)[i];
+      std::string text;
+      if (e.is_integer()) text = std::to_string(e.as_integer()->get());
+      else if (e.is_string()) text = e.as_string()->get();
+      else {
+        c.Fail(e.source(), "'ports' entries must be numbers or strings like \"53/udp\"");
+        continue;
+      }
+      auto p = NormalizePort(text);
+      if (!p) c.Fail(e.source(), "ports: " + p.message());
+      else if (std::find(r.app.ports.begin(), r.app.ports.end(), *p) != r.app.ports.end())
+        c.Fail(e.source(), "ports: '" + *p + "' is declared twice");
+      else r.app.ports.push_back(*p);
+    }
   }
 }
 
@@ -280,6 +300,22 @@ void ParseVm(Checker& c, const toml::table& vm, Recipe& r) {
 }
 
 }  // namespace
+
+Result<std::string> NormalizePort(std::string_view spec) {
+  std::string_view s = spec, proto = "tcp";
+  if (size_t slash = s.rfind('/'); slash != std::string_view::npos) {
+    proto = s.substr(slash + 1);
+    s = s.substr(0, slash);
+    if (proto != "tcp" && proto != "udp")
+      return Err("'", std::string(spec), "': unknown protocol '", std::string(proto),
+                 "' (expected tcp or udp)");
+  }
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < 1 || v > 65535)
+    return Err("'", std::string(spec), "' is not a port number in 1..65535");
+  return std::to_string(v) + "/" + std::string(proto);
+}
 
 Result<uint64_t> ParseSize(std::string_view text) {
   std::string_view s = text;

@@ -28,6 +28,9 @@ struct Recipe {
     std::vector<std::string> args;           // argv[1..]
     std::map<std::string, std::string> env;  // the app's environment (PATH/HOME/TERM defaulted)
     std::string workdir = "/";
+    // What the app listens on, like a Dockerfile's EXPOSE: "80/tcp", "53/udp" (normalised).
+    // Recorded in the config; `arrow-run -P` publishes them; a tuned kernel gets `net`.
+    std::vector<std::string> ports;
   } app;
 
   struct Files {
@@ -63,6 +66,9 @@ Result<Recipe> LoadRecipe(const std::filesystem::path& path);
 // A host path named in a recipe ([files] map sources, [kernel] image, fragment paths): relative
 // paths are relative to the recipe's directory.
 std::filesystem::path RecipePath(const Recipe& recipe, const std::string& path);
+
+// A declared port: 80, "80", "53/udp", "8080/tcp" -> "80/tcp", "53/udp", "8080/tcp".
+Result<std::string> NormalizePort(std::string_view spec);
 
 // "128M", "1G", "512K", "1048576" -> bytes. Used by the recipe and by CLI flags.
 Result<uint64_t> ParseSize(std::string_view text);

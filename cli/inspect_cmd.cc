@@ -50,6 +50,14 @@ int PrintText(const View& img) {
   std::printf("workdir    %s\n", c.value("workdir", "").c_str());
   for (const auto& e : c.value("env", nlohmann::json::array()))
     std::printf("env        %s\n", e.is_string() ? e.get<std::string>().c_str() : e.dump().c_str());
+  std::string ports;
+  for (const auto& p : c.value("ports", nlohmann::json::array()))
+    ports += (ports.empty() ? "" : " ") + (p.is_string() ? p.get<std::string>() : p.dump());
+  std::printf("ports      %s\n", ports.empty() ? "(none)" : ports.c_str());
+  const auto vn = c.value("/kernel/virtio_net"_json_pointer, nlohmann::json());
+  std::printf("network    %s\n", vn.is_boolean() ? (vn.get<bool>() ? "virtio-net (kernel has the driver)"
+                                                                   : "none (kernel has no virtio-net driver)")
+                                                : "unknown (prebuilt kernel)");
   std::printf("kernel     %s (%s), config %s\n",
               c.value("/kernel/version"_json_pointer, std::string("?")).c_str(),
               c.value("/kernel/origin"_json_pointer, std::string("?")).c_str(),

@@ -28,9 +28,12 @@ constexpr int kExitInterrupted = 130;
 struct RunFlags {
   std::string image, memory, vmm = "auto", timeout, qemu_cpu;
   bool plain_http = false;
-  std::vector<std::string> args, env, append;
+  std::vector<std::string> args, env, append, publish;
   int cpus = 0;
   bool quiet = false, json = false, boot_time = false;
+  std::string net = "user";
+  bool publish_all = false, allow_host_loopback = false;
+  CLI::Option* net_opt = nullptr;
 };
 
 // "30s", "500ms", "2m" or plain seconds ("1.5").
@@ -121,6 +124,12 @@ int RunMain(const RunFlags& f) {
   }
   if (!f.args.empty()) o.args = f.args;
   o.extra_cmdline = f.append;
+  o.net.mode = f.net;
+  o.net.mode_given = f.net_opt && f.net_opt->count() > 0;
+  o.net.publish = f.publish;
+  o.net.publish_all = f.publish_all;
+  o.net.allow_host_loopback = f.allow_host_loopback;
+  o.net.quiet = f.quiet;
   o.qemu_cpu = f.qemu_cpu;
   for (const auto& e : f.env) {
     size_t eq = e.find('=');
@@ -211,6 +220,15 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
   cmd->add_option("--append", f->append, "Extra kernel command-line parameters (repeatable)");
   cmd->add_option("--qemu-cpu", f->qemu_cpu,
                   "qemu backend: the -cpu model (e.g. EPYC,+svm for nested KVM)");
+  cmd->add_option("-p,--publish", f->publish,
+                  "Publish a guest port: [HOST_ADDR:][HOST_PORT:]GUEST_PORT[/tcp|/udp] (repeatable)");
+  cmd->add_flag("-P,--publish-all", f->publish_all,
+                "Publish every port the arrow declares on free host ports (printed)");
+  f->net_opt = cmd->add_option("--net", f->net,
+                               "Network: user (libslirp, default), passt, or none (no NIC)")
+                   ->check(CLI::IsMember({"user", "passt", "none"}));
+  cmd->add_flag("--allow-host-loopback", f->allow_host_loopback,
+                "Let the guest reach the host's 127.0.0.1 through 10.0.2.2 (off by default)");
   cmd->add_flag("-q,--quiet", f->quiet, "App output only: a quiet kernel and no runner chatter");
   cmd->add_flag("--json", f->json,
                 "Finish with one JSON line on stdout: exit status, outcome, boot and run time");

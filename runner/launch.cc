@@ -65,6 +65,10 @@ Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& 
                    cfg.at("/kernel/config_digest"_json_pointer).is_string();
   b.cmdline = cfg.value("/kernel/cmdline"_json_pointer, std::string("console=ttyS0"));
   if (o.quiet) b.cmdline += " quiet loglevel=0";
+  auto plan = net::PlanNetwork(cfg, o.net);
+  if (!plan) return plan.error();
+  b.net = std::move(*plan);
+  if (auto g = b.net.GuestCmdline(); !g.empty()) b.cmdline += " " + g;
   for (const auto& c : o.extra_cmdline) b.cmdline += " " + c;
   if (o.args || !o.env.empty()) {
     auto argv = cfg.value("/entrypoint"_json_pointer, std::vector<std::string>{});
@@ -94,6 +98,11 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.cpus = b->cpus;
   c.timeout = o.timeout;
   c.console_input = o.console_input;
+  if (b->net.enabled) {
+    auto backend = net::CreateBackend(b->net);
+    if (!backend) return backend.error();
+    c.net = std::move(*backend);
+  }
   return RunVmm(c);
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "packer/arrow_file.h"
+#include "runner/net/network.h"
 #include "runner/vmm.h"
 
 namespace arrow::runner {
@@ -29,6 +30,7 @@ struct RunOptions {
   std::vector<std::string> env;                  // "K=V": added to / replacing the image's env
   bool quiet = false;                            // kernel "quiet loglevel=0"
   bool console_input = true;                     // forward stdin to the guest console
+  net::NetworkOptions net;                       // -p, -P, --net, --allow-host-loopback
 };
 
 struct BootSpec {
@@ -41,6 +43,7 @@ struct BootSpec {
   // MP-table SMP. qemu's "pc" firmware lists one CPU in its MP table, so such kernels boot on
   // qemu's "microvm" machine, which also starts faster; prebuilt distro kernels stay on "pc".
   bool tuned_kernel = false;
+  net::NetworkPlan net;  // checked, ports resolved; its guest parameters are in cmdline
 };
 
 // Command-line additions for the built-in VMM's machine (no PCI, no ACPI, a bare i8042).

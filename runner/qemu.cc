@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "runner/net/pump.h"
 
 namespace arrow::runner {
 namespace fs = std::filesystem;
@@ -65,7 +67,9 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                                    "-accel",
                                    accel,
                                    "-M",
-                                   boot->tuned_kernel ? "microvm" : "pc",
+                                   // acpi=off: with ACPI, microvm describes its virtio-mmio
+                                   // devices only in ACPI tables our kernels do not read.
+                                   boot->tuned_kernel ? "microvm,acpi=off" : "pc",
                                    "-cpu",
                                    !o.qemu_cpu.empty() ? o.qemu_cpu
                                    : accel == "kvm"    ? "host"
@@ -96,6 +100,26 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                                    ipath.string(),
                                    "-append",
                                    cmdline};
+  // The NIC: qemu's virtio-net on a socket whose other end is Arrow's own backend (libslirp
+  // or passt) behind a frame pump, so published ports and isolation match the built-in VMM.
+  int guest_sock = -1;
+  std::unique_ptr<net::FramePump> pump;
+  if (boot->net.enabled) {
+    auto backend = net::CreateBackend(boot->net);
+    if (!backend) return backend.error();
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      return Err("socketpair: ", std::strerror(errno));
+    guest_sock = sv[1];
+    pump = std::make_unique<net::FramePump>(std::move(*backend), sv[0]);
+    char mac[32];
+    snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", net::kGuestMac[0],
+             net::kGuestMac[1], net::kGuestMac[2], net::kGuestMac[3], net::kGuestMac[4],
+             net::kGuestMac[5]);
+    args.insert(args.end(), {"-netdev", "socket,id=n0,fd=" + std::to_string(guest_sock), "-device",
+                             std::string(boot->tuned_kernel ? "virtio-net-device" : "virtio-net-pci") +
+                                 ",netdev=n0,mac=" + mac});
+  }
   // ARROW_QEMU_EXTRA: extra qemu arguments, space-separated (debugging and benchmarks).
   if (const char* extra = getenv("ARROW_QEMU_EXTRA")) {
     std::string word;
@@ -120,12 +144,15 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
   if (pid < 0) return Err("fork: ", std::strerror(errno));
   if (pid == 0) {
     close(fds[0]);
+    if (guest_sock >= 0) fcntl(guest_sock, F_SETFD, 0);  // qemu inherits its NIC's socket
     execvp(argv[0], argv.data());
     int err = errno;
     (void)!write(fds[1], &err, sizeof err);
     _exit(127);
   }
   close(fds[1]);
+  if (guest_sock >= 0) close(guest_sock);
+  if (pump) pump->Start();
   int exec_errno = 0;
   ssize_t got = read(fds[0], &exec_errno, sizeof exec_errno);
   close(fds[0]);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "runner/arch/x86_64/page_tables.h"
 #include "runner/arch/x86_64/regs.h"
 #include "runner/devices/legacy/port_bus.h"
+#include "runner/devices/virtio/net.h"
 #include "runner/vstate/memory.h"
 #include "runner/vstate/vcpu.h"
 #include "runner/vstate/vm.h"
@@ -84,15 +86,15 @@ class RawTerminal {
   bool active_ = false;
 };
 
-Status LoadLinux(GuestMemory& mem, const VmmConfig& c) {
+Status LoadLinux(GuestMemory& mem, const VmmConfig& c, const std::string& cmdline) {
   auto k = x86::ParseBzImage(c.kernel);
   if (!k) return k.error();
-  auto plan = x86::PlanLinuxLoad(*k, mem.low_end(), c.initrd.size(), c.cmdline.size());
+  auto plan = x86::PlanLinuxLoad(*k, mem.low_end(), c.initrd.size(), cmdline.size());
   if (!plan) return plan.error();
   ARROW_TRY(mem.Write(plan->load_addr, k->protected_mode));
   if (!c.initrd.empty()) ARROW_TRY(mem.Write(plan->initrd_addr, c.initrd));
   ARROW_TRY(mem.Zero(layout::kCmdlineStart, layout::kCmdlineMaxSize));
-  ARROW_TRY(mem.Write(layout::kCmdlineStart, c.cmdline));
+  ARROW_TRY(mem.Write(layout::kCmdlineStart, cmdline));
   x86::ZeroPageInputs in;
   in.cmdline_addr = layout::kCmdlineStart;
   in.initrd_addr = plan->initrd_addr;
@@ -104,10 +106,25 @@ Status LoadLinux(GuestMemory& mem, const VmmConfig& c) {
                    std::string_view(reinterpret_cast<const char*>(zp->data()), zp->size()));
 }
 
+// An owned file descriptor (eventfds of the devices' interrupts).
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
 class Run {
  public:
   explicit Run(const VmmConfig& c) : c_(c), t0_(Clock::now()) {}
-  ~Run() { StopAndJoin(); }
+  ~Run() {
+    StopAndJoin();
+    net_.reset();  // before the VM and memory it points into
+  }
 
   Status Setup();
   VmmResult Execute();
@@ -117,6 +134,8 @@ class Run {
   void VcpuLoop(Vcpu& v);
   bool HandleExit(Vcpu& v);
   bool HandleIo(Vcpu& v);
+  bool HandleMmio(Vcpu& v);
+  Status SetupNet(std::string& cmdline);
   void ConsoleLoop(bool tty);
   void ConsoleOut(uint8_t b);
   void FlushOutput();
@@ -131,6 +150,8 @@ class Run {
   std::unique_ptr<PortBus> bus_;
   std::vector<std::thread> threads_;
   std::thread console_;
+  std::unique_ptr<virtio::VirtioNet> net_;
+  Fd net_irq_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -157,10 +178,13 @@ Status Run::Setup() {
   vm_.emplace(std::move(*vm));
   ARROW_TRY(vm_->MapMemory(*mem_));
 
+  std::string cmdline = c_.cmdline;
+  if (c_.net) ARROW_TRY(SetupNet(cmdline));
+
   uint64_t entry = 0;
   switch (c_.kind) {
     case GuestKind::kLinux:
-      ARROW_TRY(LoadLinux(*mem_, c_));
+      ARROW_TRY(LoadLinux(*mem_, c_, cmdline));
       entry = layout::kHimemStart + 0x200;
       break;
     case GuestKind::kLongMode:
@@ -203,6 +227,38 @@ Status Run::Setup() {
       ARROW_TRY(vp->ConfigureLongMode(*vm_, c_.cpus, entry, layout::kZeroPageStart));
     vcpus_.push_back(std::move(vp));
   }
+  return Ok{};
+}
+
+// The NIC: virtio-mmio device 0. Queue notifies go straight to the device's eventfds through
+// KVM ioeventfds and its interrupt through an irqfd; where KVM refuses either, the same paths
+// run through MMIO exits and KVM_IRQ_LINE instead (slower, same behaviour).
+Status Run::SetupNet(std::string& cmdline) {
+  const uint64_t base = layout::kVirtioMmioStart;
+  const uint32_t gsi = layout::kVirtioIrqStart;
+  net_irq_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (net_irq_.fd < 0) return Err("virtio-net: eventfd: ", std::strerror(errno));
+  std::function<void()> interrupt;
+  if (vm_->AddIrqFd(net_irq_.fd, gsi)) {
+    interrupt = [fd = net_irq_.fd] {
+      uint64_t one = 1;
+      (void)!write(fd, &one, sizeof one);
+    };
+  } else {
+    interrupt = [this, gsi] {
+      (void)vm_->SetIrqLine(gsi, true);
+      (void)vm_->SetIrqLine(gsi, false);
+    };
+  }
+  auto dev = virtio::VirtioNet::Create(*mem_, c_.net, std::move(interrupt));
+  if (!dev) return dev.error();
+  net_ = std::move(*dev);
+  for (uint32_t q = 0; q < 2; q++)
+    (void)vm_->AddIoEventFd(net_->queue_eventfd(q), base + virtio::reg::kQueueNotify, q);
+  char decl[80];
+  snprintf(decl, sizeof decl, " virtio_mmio.device=4K@0x%llx:%u",
+           static_cast<unsigned long long>(base), gsi);
+  cmdline += decl;
   return Ok{};
 }
 
@@ -264,6 +320,31 @@ bool Run::HandleIo(Vcpu& v) {
   return true;
 }
 
+// MMIO exits: the virtio-mmio windows; elsewhere (IOAPIC/LAPIC are in KVM) reads see an empty
+// bus and writes vanish.
+bool Run::HandleMmio(Vcpu& v) {
+  kvm_run* r = v.run();
+  if (r->mmio.len == 0 || r->mmio.len > sizeof r->mmio.data) {
+    Finish(Outcome::kCrash, 0,
+           "vcpu " + std::to_string(v.index()) + ": MMIO access of length " +
+               std::to_string(r->mmio.len));
+    return false;
+  }
+  const uint64_t a = r->mmio.phys_addr;
+  std::span<uint8_t> data(r->mmio.data, r->mmio.len);
+  if (net_ && a >= layout::kVirtioMmioStart &&
+      a - layout::kVirtioMmioStart < layout::kVirtioMmioSize) {
+    const uint64_t off = a - layout::kVirtioMmioStart;
+    if (r->mmio.is_write)
+      net_->transport().Write(off, data);
+    else
+      net_->transport().Read(off, data);
+    return true;
+  }
+  if (!r->mmio.is_write) std::memset(data.data(), 0xff, data.size());
+  return true;
+}
+
 bool Run::HandleExit(Vcpu& v) {
   kvm_run* r = v.run();
   const std::string who = "vcpu " + std::to_string(v.index());
@@ -271,15 +352,8 @@ bool Run::HandleExit(Vcpu& v) {
   switch (r->exit_reason) {
     case KVM_EXIT_IO:
       return HandleIo(v);
-    case KVM_EXIT_MMIO: {
-      // No MMIO devices yet (IOAPIC/LAPIC are in KVM): reads see an empty bus, writes vanish.
-      if (r->mmio.len == 0 || r->mmio.len > sizeof r->mmio.data) {
-        Finish(Outcome::kCrash, 0, who + ": MMIO access of length " + std::to_string(r->mmio.len));
-        return false;
-      }
-      if (!r->mmio.is_write) std::memset(r->mmio.data, 0xff, r->mmio.len);
-      return true;
-    }
+    case KVM_EXIT_MMIO:
+      return HandleMmio(v);
     case KVM_EXIT_INTR:
       return true;
     case KVM_EXIT_HLT:
@@ -394,6 +468,7 @@ void Run::StopAndJoin() {
     if (t.joinable()) t.join();
   threads_.clear();
   if (console_.joinable()) console_.join();
+  if (net_) net_->Stop();
 }
 
 VmmResult Run::Execute() {
@@ -402,6 +477,7 @@ VmmResult Run::Execute() {
   sigemptyset(&set);
   sigaddset(&set, Vcpu::KickSignal());
   pthread_sigmask(SIG_BLOCK, &set, &old);
+  if (net_) net_->Start();
   for (auto& v : vcpus_) threads_.emplace_back([this, vp = v.get()] { VcpuLoop(*vp); });
   RawTerminal term(c_.console_input);
   if (c_.console_input) console_ = std::thread([this, tty = term.active()] { ConsoleLoop(tty); });
@@ -437,6 +513,15 @@ VmmResult Run::Execute() {
     fprintf(stderr, "arrow-run: %llu exits to the VMM; first console byte at %.1f ms\n",
             static_cast<unsigned long long>(exits_.load()),
             static_cast<double>(first_out_ns_.load()) / 1e6);
+    if (net_) {
+      auto st = net_->stats();
+      fprintf(stderr, "arrow-run: virtio-net: %llu frames sent, %llu received, %llu dropped%s%s\n",
+              static_cast<unsigned long long>(st.tx_frames),
+              static_cast<unsigned long long>(st.rx_frames),
+              static_cast<unsigned long long>(st.rx_dropped),
+              net_->transport().last_error().empty() ? "" : "; device error: ",
+              net_->transport().last_error().c_str());
+    }
     for (const auto& [port, n] : bus_->UnknownPorts())
       fprintf(stderr, "arrow-run: unknown port 0x%x accessed %llu times\n", port,
               static_cast<unsigned long long>(n));

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
+#include "runner/net/backend.h"
 
 namespace arrow::runner {
 
@@ -33,6 +35,9 @@ struct VmmConfig {
   bool console_input = true;  // forward stdin to COM1 (raw mode on a TTY, Ctrl-A x quits)
   // Where COM1 output goes; default: stdout.
   std::function<void(std::string_view)> console_out;
+  // A virtio-net NIC (virtio-mmio device 0) whose frames go to this backend; none when null.
+  // The VMM declares it on the guest's command line (virtio_mmio.device=...).
+  std::shared_ptr<net::NetBackend> net;
 };
 
 enum class Outcome {

@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries (DESIGN.md "Dependencies")
   libelf-dev libarchive-dev libzstd-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev
+  # the run half: user-mode networking in-process (libslirp); passt as an optional backend
+  libslirp-dev passt
   # booting and interop: qemu (TCG), Debian's kernel (prebuilt-kernel and nested tests), skopeo
   qemu-system-x86 linux-image-amd64 skopeo
   # tools the tests use, and the apps of the example recipes

@@ -118,4 +118,26 @@ Status Vm::SetIrqLine(uint32_t irq, bool level) {
   return Ok{};
 }
 
+Status Vm::AddIoEventFd(int fd, uint64_t addr, uint32_t datamatch) {
+  kvm_ioeventfd e{};
+  e.datamatch = datamatch;
+  e.addr = addr;
+  e.len = 4;
+  e.fd = fd;
+  e.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+  // SAFETY: points at a kvm_ioeventfd on our stack; KVM takes its own reference to the
+  // eventfd, so the device may close its fd in any order with the VM.
+  if (ioctl(vm_fd_, KVM_IOEVENTFD, &e) < 0) return KvmErr("KVM_IOEVENTFD");
+  return Ok{};
+}
+
+Status Vm::AddIrqFd(int fd, uint32_t gsi) {
+  kvm_irqfd i{};
+  i.fd = static_cast<uint32_t>(fd);
+  i.gsi = gsi;
+  // SAFETY: points at a kvm_irqfd on our stack; KVM takes its own reference to the eventfd.
+  if (ioctl(vm_fd_, KVM_IRQFD, &i) < 0) return KvmErr("KVM_IRQFD");
+  return Ok{};
+}
+
 }  // namespace arrow::runner

@@ -27,6 +27,11 @@ class Vm {
   Status MapMemory(const GuestMemory& mem);
   // Level of an interrupt line of the in-kernel PIC/IOAPIC.
   Status SetIrqLine(uint32_t irq, bool level);
+  // A guest write of `datamatch` (4 bytes) to `addr` signals eventfd `fd` inside KVM, without
+  // an exit to user space (KVM_IOEVENTFD).
+  Status AddIoEventFd(int fd, uint64_t addr, uint32_t datamatch);
+  // A write to eventfd `fd` raises interrupt line `gsi` (KVM_IRQFD; edge, like a pulse).
+  Status AddIrqFd(int fd, uint32_t gsi);
 
   int kvm_fd() const { return kvm_fd_; }
   int fd() const { return vm_fd_; }

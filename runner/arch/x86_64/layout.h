@@ -29,6 +29,14 @@ inline constexpr uint64_t kLapicStart = 0xfee00000;
 inline constexpr uint64_t kKvmTssStart = 0xfffbd000;       // 3 pages, inside the hole
 inline constexpr uint64_t kIdentityMapStart = 0xfffbc000;  // 1 page, just below the TSS
 
+// virtio-mmio devices: one 4 KiB window each from the start of the hole (device i at
+// kVirtioMmioStart + i * kVirtioMmioSize), interrupt kVirtioIrqStart + i on the IOAPIC (ISA
+// lines 5.. are free: COM1 is 4, COM2 3). Declared to the guest on the command line.
+inline constexpr uint64_t kVirtioMmioStart = 0xc0001000;
+inline constexpr uint64_t kVirtioMmioSize = 0x1000;
+inline constexpr uint32_t kVirtioIrqStart = 5;
+inline constexpr int kMaxVirtioDevices = 8;
+
 // Synthetic real-mode guests (tests) start here with CS=0.
 inline constexpr uint64_t kRealModeEntry = 0x1000;
 

@@ -1,0 +1,157 @@
+// passt child process + length-prefixed frame stream; see passt_backend.h.
+#include "runner/net/passt_backend.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runner/net/stream.h"
+
+namespace arrow::runner::net {
+namespace {
+
+// Fails when `m`'s host port cannot be bound right now (in use, or not permitted).
+Status CheckPortFree(const PortMapping& m) {
+  int fd = socket(AF_INET, (m.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Err("-p ", m.ToString(), ": socket: ", std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(m.host_port);
+  inet_pton(AF_INET, m.host_addr.c_str(), &a.sin_addr);
+  int r = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  int e = errno;
+  close(fd);
+  if (r != 0)
+    return Err("-p ", m.ToString(), ": cannot listen on ", m.host_addr, ":",
+               std::to_string(m.host_port), ": ",
+               e == EADDRINUSE ? "the port is already in use" : std::strerror(e));
+  return Ok{};
+}
+
+class PasstBackend final : public NetBackend {
+ public:
+  PasstBackend(pid_t pid, int fd, int mtu) : pid_(pid), fd_(fd), mtu_(mtu) {}
+  ~PasstBackend() override {
+    close(fd_);  // passt (-F implies one-off) exits when its socket closes
+    int st;
+    for (int i = 0; i < 50 && waitpid(pid_, &st, WNOHANG) == 0; i++) usleep(10000);
+    if (waitpid(pid_, &st, WNOHANG) == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &st, 0);
+    }
+  }
+  void AddPollFds(std::vector<pollfd>& fds, int*, bool can_receive) override {
+    short ev = static_cast<short>((can_receive && !broken_ ? POLLIN : 0) |
+                                  (writer_.empty() ? 0 : POLLOUT));
+    fds.push_back({fd_, ev, 0});
+  }
+  void HandlePollFds(std::span<const pollfd> fds) override {
+    if (fds.empty() || broken_) return;
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      uint8_t buf[65536];
+      ssize_t n = read(fd_, buf, sizeof buf);
+      if (n == 0) broken_ = true;  // passt exited: the guest's network goes quiet
+      if (n > 0) {
+        auto st = reader_.Feed({buf, static_cast<size_t>(n)}, [this](std::span<const uint8_t> f) {
+          if (sink_) sink_(f);
+        });
+        if (!st) broken_ = true;
+      }
+    }
+    if (!writer_.Flush(fd_)) broken_ = true;
+  }
+  void Send(std::span<const uint8_t> frame) override {
+    if (broken_) return;
+    writer_.Queue(frame);
+    if (!writer_.Flush(fd_)) broken_ = true;
+  }
+  int mtu() const override { return mtu_; }
+  std::string Describe() const override { return "passt (pid " + std::to_string(pid_) + ")"; }
+
+ private:
+  pid_t pid_;
+  int fd_, mtu_;
+  bool broken_ = false;
+  FrameReader reader_;
+  FrameWriter writer_;
+};
+
+}  // namespace
+
+std::vector<std::string> PasstArgs(const PasstOptions& o, int fd) {
+  std::vector<std::string> a = {o.binary, "--foreground", "--quiet", "--fd", std::to_string(fd),
+                                "--ipv4-only", "--address", kGuestIp, "--netmask",
+                                std::to_string(kGuestPrefix), "--gateway", kGatewayIp,
+                                "--dns-forward", kDnsIp, "--mtu", std::to_string(o.mtu),
+                                "--no-dhcp-dns", "--no-dhcp-search"};
+  if (!o.allow_host_loopback) a.push_back("--no-map-gw");
+  std::string tcp, udp;
+  for (const auto& m : o.ports) {
+    std::string& list = m.udp ? udp : tcp;
+    std::string spec = m.host_addr == "0.0.0.0" ? "" : m.host_addr + "/";
+    spec += std::to_string(m.host_port) + ":" + std::to_string(m.guest_port);
+    list += (list.empty() ? "" : ",") + spec;
+  }
+  a.insert(a.end(), {"--tcp-ports", tcp.empty() ? "none" : tcp});
+  a.insert(a.end(), {"--udp-ports", udp.empty() ? "none" : udp});
+  return a;
+}
+
+Result<std::unique_ptr<NetBackend>> CreatePasstBackend(const PasstOptions& o) {
+  for (const auto& m : o.ports) ARROW_TRY(CheckPortFree(m));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return Err("--net passt: socketpair: ", std::strerror(errno));
+  auto args = PasstArgs(o, sv[1]);
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int err_pipe[2];
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Err("--net passt: pipe: ", std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) return Err("--net passt: fork: ", std::strerror(errno));
+  if (pid == 0) {
+    close(sv[0]);
+    close(err_pipe[0]);
+    fcntl(sv[1], F_SETFD, 0);  // passt inherits the guest's end
+    execvp(argv[0], argv.data());
+    int e = errno;
+    (void)!write(err_pipe[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(sv[1]);
+  close(err_pipe[1]);
+  int exec_errno = 0;
+  ssize_t got = read(err_pipe[0], &exec_errno, sizeof exec_errno);
+  close(err_pipe[0]);
+  if (got == sizeof exec_errno) {
+    close(sv[0]);
+    waitpid(pid, nullptr, 0);
+    return Err("--net passt: cannot run '", o.binary, "': ", std::strerror(exec_errno),
+               " (Debian: apt-get install passt)");
+  }
+  // passt exits at once on a bad option or a port it cannot bind: give it a moment to say so.
+  for (int i = 0; i < 20; i++) {
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      close(sv[0]);
+      return Err("--net passt: passt exited at start (status ",
+                 std::to_string(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)),
+                 "; run `", o.binary, " --help` or check its message above)");
+    }
+    usleep(5000);
+  }
+  fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+  return std::unique_ptr<NetBackend>(new PasstBackend(pid, sv[0], o.mtu));
+}
+
+}  // namespace arrow::runner::net
