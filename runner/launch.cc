@@ -69,6 +69,7 @@ Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& 
   if (!plan) return plan.error();
   b.net = std::move(*plan);
   if (auto g = b.net.GuestCmdline(); !g.empty()) b.cmdline += " " + g;
+  b.cmdline += std::string(" ") + kControlCmdline;
   for (const auto& c : o.extra_cmdline) b.cmdline += " " + c;
   if (o.args || !o.env.empty()) {
     auto argv = cfg.value("/entrypoint"_json_pointer, std::vector<std::string>{});
@@ -98,6 +99,8 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.cpus = b->cpus;
   c.timeout = o.timeout;
   c.console_input = o.console_input;
+  c.control_channel = true;
+  c.stop_timeout = o.stop_timeout;
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

@@ -31,6 +31,7 @@ struct RunOptions {
   bool quiet = false;                            // kernel "quiet loglevel=0"
   bool console_input = true;                     // forward stdin to the guest console
   net::NetworkOptions net;                       // -p, -P, --net, --allow-host-loopback
+  std::chrono::milliseconds stop_timeout{10000};  // SIGTERM to arrow-run: the app's grace period
 };
 
 struct BootSpec {
@@ -46,9 +47,13 @@ struct BootSpec {
   net::NetworkPlan net;  // checked, ports resolved; its guest parameters are in cmdline
 };
 
+// arrow-init's control channel (COM2, both VMMs): stop requests in, "arrow:init" and
+// "arrow:exit N" out. Never the app's console.
+inline constexpr char kControlCmdline[] = "arrow.ctl=ttyS1";
+
 // Command-line additions for the built-in VMM's machine (no PCI, no ACPI, a bare i8042).
 inline constexpr char kBuiltinCmdline[] =
-    "acpi=off pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1 "
+    "acpi=off pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=2 "
     "tsc=reliable";
 
 Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& options);

@@ -31,7 +31,7 @@ TEST(LaunchTest, ImageDefaultsAndOverrides) {
   ASSERT_TRUE(b.ok()) << b.message();
   EXPECT_EQ(b->kernel, "KERNEL");
   EXPECT_EQ(b->initrd, "INITRD");  // nothing appended without args/env
-  EXPECT_EQ(b->cmdline, "console=ttyS0 panic=-1");
+  EXPECT_EQ(b->cmdline, "console=ttyS0 panic=-1 arrow.ctl=ttyS1");
   EXPECT_EQ(b->memory, 64u << 20);
   EXPECT_EQ(b->cpus, 2);
   o.memory = 256 << 20;
@@ -41,7 +41,7 @@ TEST(LaunchTest, ImageDefaultsAndOverrides) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->memory, 256u << 20);
   EXPECT_EQ(b->cpus, 1);
-  EXPECT_EQ(b->cmdline, "console=ttyS0 panic=-1 quiet loglevel=0");
+  EXPECT_EQ(b->cmdline, "console=ttyS0 panic=-1 quiet loglevel=0 arrow.ctl=ttyS1");
 }
 
 TEST(LaunchTest, MergeEnvReplacesAndAppends) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,35 @@
 
 namespace arrow::runner {
 namespace fs = std::filesystem;
+namespace {
+
+std::atomic<int> g_signal{0}, g_signals{0};
+void OnSignal(int sig) {
+  g_signal.store(sig);
+  g_signals.fetch_add(1);
+}
+
+// SIGINT/SIGTERM/SIGHUP become stop requests for the guest while qemu runs.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_signal.store(0);
+    g_signals.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignals() {
+    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+
+ private:
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[3]{};
+};
+
+}  // namespace
 
 bool KvmUsableForLinux(std::string* why) {
   if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -120,6 +150,24 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                              std::string(boot->tuned_kernel ? "virtio-net-device" : "virtio-net-pci") +
                                  ",netdev=n0,mac=" + mac});
   }
+  // The control channel: COM2 on a pair of FIFOs (qemu's pipe chardev opens PATH.in and
+  // PATH.out); opened here first, read-write and non-blocking, so neither side blocks.
+  const std::string ctl = (tmp->path() / "ctl").string();
+  for (const char* suffix : {".in", ".out"})
+    if (mkfifo((ctl + suffix).c_str(), 0600) != 0)
+      return Err("mkfifo ", ctl, suffix, ": ", std::strerror(errno));
+  const int ctl_in = open((ctl + ".in").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int ctl_out = open((ctl + ".out").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (ctl_in < 0 || ctl_out < 0) return Err("open ", ctl, ": ", std::strerror(errno));
+  struct CloseFds {
+    int a, b;
+    ~CloseFds() {
+      close(a);
+      close(b);
+    }
+  } close_ctl{ctl_in, ctl_out};
+  args.insert(args.end(), {"-chardev", "pipe,id=ctl,path=" + ctl, "-device",
+                           "isa-serial,chardev=ctl,iobase=0x2f8,irq=3"});
   // ARROW_QEMU_EXTRA: extra qemu arguments, space-separated (debugging and benchmarks).
   if (const char* extra = getenv("ARROW_QEMU_EXTRA")) {
     std::string word;
@@ -162,13 +210,56 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                " (Debian: apt-get install qemu-system-x86)");
   }
   const auto start = std::chrono::steady_clock::now();
+  StopSignals signals;
   int status = 0;
-  bool timed_out = false;
+  bool timed_out = false, init_up = false, killed = false;
+  std::optional<std::chrono::nanoseconds> boot_time;
+  std::string line, why_killed;
+  int signals_seen = 0;
+  auto stop_deadline = std::chrono::steady_clock::time_point::max();
   for (;;) {
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) return Err("waitpid: ", std::strerror(errno));
-    if (o.timeout.count() > 0 && std::chrono::steady_clock::now() - start > o.timeout) {
+    const auto now = std::chrono::steady_clock::now();
+    char buf[256];
+    for (ssize_t n; (n = read(ctl_out, buf, sizeof buf)) > 0;) {
+      for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] != '\n') {
+          if (line.size() < 128) line.push_back(buf[i]);
+          continue;
+        }
+        if (line == "arrow:init" && !init_up) {
+          init_up = true;
+          boot_time = now - start;
+        }
+        line.clear();
+      }
+    }
+    auto kill_now = [&](std::string why) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      killed = true;
+      why_killed = std::move(why);
+    };
+    if (int n = g_signals.load(); n > signals_seen) {
+      const int sig = g_signal.load();
+      if (signals_seen == 0 && init_up && write(ctl_in, "stop\n", 5) == 5) {
+        stop_deadline = now + o.stop_timeout;
+        fprintf(stderr, "arrow-run: %s: stopping the app (SIGTERM), killed after %lld ms\n",
+                strsignal(sig), static_cast<long long>(o.stop_timeout.count()));
+        signals_seen = n;
+      } else {
+        kill_now(std::string("stopped by signal ") + strsignal(sig));
+        break;
+      }
+    }
+    if (now >= stop_deadline) {
+      kill_now("the app did not stop within " + std::to_string(o.stop_timeout.count()) +
+               " ms of its SIGTERM: the guest was stopped");
+      break;
+    }
+    if (o.timeout.count() > 0 && now - start > o.timeout) {
       timed_out = true;
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
@@ -176,7 +267,11 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return MapQemuExit(status, timed_out);
+  if (pump) pump->Stop();
+  RunResult result = killed ? RunResult{kExitInterrupted, why_killed} : MapQemuExit(status, timed_out);
+  result.boot_time = boot_time;
+  result.interrupted = killed;
+  return result;
 }
 
 }  // namespace arrow::runner

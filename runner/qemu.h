@@ -20,7 +20,12 @@ inline constexpr int kExitRunnerError = 125;
 struct RunResult {
   int exit_code = 0;      // what arrow-run exits with
   std::string diagnosis;  // why, when it is not the app's own status
+  // qemu start -> arrow-init's "arrow:init" on the control channel.
+  std::optional<std::chrono::nanoseconds> boot_time;
+  bool interrupted = false;  // stopped by a host signal without the app's own status
 };
+
+inline constexpr int kExitInterrupted = 130;
 
 // True when /dev/kvm can run an unmodified Linux guest (exists, opens, and is not the
 // paravirtual PVM flavour which only runs PVM-aware kernels). `why` says why not.

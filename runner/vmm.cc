@@ -37,8 +37,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<int> g_host_signal{0};
+std::atomic<int> g_host_signals{0};  // how many arrived
 void OnHostSignal(int sig) {
   g_host_signal.store(sig);
+  g_host_signals.fetch_add(1);
 }
 void OnKick(int) {}
 
@@ -47,6 +49,7 @@ class SignalScope {
  public:
   SignalScope() {
     g_host_signal.store(0);
+    g_host_signals.store(0);
     struct sigaction sa {};
     sa.sa_handler = OnKick;  // no SA_RESTART: the kick must interrupt KVM_RUN
     sigemptyset(&sa.sa_mask);
@@ -138,6 +141,7 @@ class Run {
   Status SetupNet(std::string& cmdline);
   void ConsoleLoop(bool tty);
   void ConsoleOut(uint8_t b);
+  void ControlOut(uint8_t b);
   void FlushOutput();
   void WriteOutLocked();
   void StopAndJoin();
@@ -161,6 +165,9 @@ class Run {
   std::atomic<int64_t> boot_ns_{-1};
   std::atomic<int64_t> first_out_ns_{-1};
   std::atomic<uint64_t> exits_{0};
+
+  std::atomic<bool> init_up_{false};  // arrow-init announced itself on the control channel
+  std::string ctl_line_;              // vCPU threads under the port bus's lock
 
   std::mutex out_mu_;
   std::string out_;
@@ -214,6 +221,10 @@ Status Run::Setup() {
     int64_t none = -1;
     boot_ns_.compare_exchange_strong(
         none, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count());
+  };
+  ev.control_out = [this](uint8_t b) { ControlOut(b); };
+  ev.com2_irq = [this](bool level) {
+    if (vm_->irqchip()) (void)vm_->SetIrqLine(layout::kCom2Irq, level);
   };
   bus_ = std::make_unique<PortBus>(std::move(ev));
 
@@ -285,6 +296,16 @@ void Run::ConsoleOut(uint8_t b) {
   tail_.push_back(static_cast<char>(b));
   if (tail_.size() > 8192) tail_.erase(0, 4096);
   if (b == '\n' || out_.size() >= 4096) WriteOutLocked();
+}
+
+// arrow-init's lines on the control channel; bounded so a guest cannot grow the buffer.
+void Run::ControlOut(uint8_t b) {
+  if (b != '\n') {
+    if (ctl_line_.size() < 128) ctl_line_.push_back(static_cast<char>(b));
+    return;
+  }
+  if (ctl_line_ == "arrow:init") init_up_.store(true);
+  ctl_line_.clear();
 }
 
 // Line-buffered console: one write per line (or 4 KiB), and whatever is pending every 20 ms
@@ -484,6 +505,9 @@ VmmResult Run::Execute() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 
   const auto deadline = c_.timeout.count() > 0 ? t0_ + c_.timeout : Clock::time_point::max();
+  auto stop_deadline = Clock::time_point::max();
+  int signals_seen = 0;
+  bool graceful = false;
   {
     std::unique_lock lock(mu_);
     while (!done_) {
@@ -491,9 +515,26 @@ VmmResult Run::Execute() {
       if (done_) break;
       lock.unlock();
       FlushOutput();
-      if (int sig = g_host_signal.load())
-        Finish(Outcome::kInterrupted, 0, std::string("stopped by signal ") + strsignal(sig));
-      else if (Clock::now() >= deadline)
+      const int signals = g_host_signals.load();
+      if (signals > signals_seen) {
+        const int sig = g_host_signal.load();
+        if (signals_seen == 0 && c_.control_channel && init_up_.load()) {
+          const uint8_t stop[] = {'s', 't', 'o', 'p', '\n'};
+          graceful = bus_->ControlInput(stop, sizeof stop) == sizeof stop;
+        }
+        if (graceful && signals_seen == 0) {
+          stop_deadline = Clock::now() + c_.stop_timeout;
+          fprintf(stderr, "arrow-run: %s: stopping the app (SIGTERM), killed after %lld ms\n",
+                  strsignal(sig), static_cast<long long>(c_.stop_timeout.count()));
+        } else {
+          Finish(Outcome::kInterrupted, 0, std::string("stopped by signal ") + strsignal(sig));
+        }
+        signals_seen = signals;
+      } else if (Clock::now() >= stop_deadline) {
+        Finish(Outcome::kInterrupted, 0,
+               "the app did not stop within " + std::to_string(c_.stop_timeout.count()) +
+                   " ms of its SIGTERM: the guest was stopped");
+      } else if (Clock::now() >= deadline)
         Finish(
             Outcome::kTimeout, 0,
             "timed out after " + std::to_string(c_.timeout.count()) + " ms: the guest was stopped");
@@ -508,6 +549,7 @@ VmmResult Run::Execute() {
     r = result_;
   }
   r.run_time = Clock::now() - t0_;
+  r.graceful_stop = graceful;
   if (int64_t b = boot_ns_.load(); b >= 0) r.boot_time = std::chrono::nanoseconds(b);
   if (getenv("ARROW_VMM_DEBUG")) {
     fprintf(stderr, "arrow-run: %llu exits to the VMM; first console byte at %.1f ms\n",

@@ -38,6 +38,12 @@ struct VmmConfig {
   // A virtio-net NIC (virtio-mmio device 0) whose frames go to this backend; none when null.
   // The VMM declares it on the guest's command line (virtio_mmio.device=...).
   std::shared_ptr<net::NetBackend> net;
+  // COM2 (ttyS1) is the control channel of arrow-init (arrow.ctl=ttyS1 on the command line):
+  // once init has said "arrow:init" there, SIGINT/SIGTERM/SIGHUP to the VMM becomes a "stop"
+  // request (init sends the app SIGTERM) and the app gets `stop_timeout` to exit with its own
+  // status; a second signal or the end of the grace period stops the VM at once.
+  bool control_channel = false;
+  std::chrono::milliseconds stop_timeout{10000};
 };
 
 enum class Outcome {
@@ -56,6 +62,7 @@ struct VmmResult {
   std::string message;  // what happened, for every outcome but kExited
   std::optional<std::chrono::nanoseconds> boot_time;  // VMM start -> init's 0x4f0 write
   std::chrono::nanoseconds run_time{0};               // VMM start -> end of the run
+  bool graceful_stop = false;  // a host signal was turned into a stop request
 };
 
 const char* OutcomeName(Outcome o);

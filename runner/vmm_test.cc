@@ -297,5 +297,81 @@ TEST_F(VmmTest, RejectsNonKernel) {
   EXPECT_NE(r.message().find("not a Linux bzImage"), std::string::npos) << r.message();
 }
 
+// A backend that records what the guest sends (the synthetic guest sends nothing).
+class NullBackend : public net::NetBackend {
+ public:
+  void AddPollFds(std::vector<pollfd>&, int*, bool) override {}
+  void HandlePollFds(std::span<const pollfd>) override {}
+  void Send(std::span<const uint8_t>) override { sent++; }
+  int mtu() const override { return 1500; }
+  std::string Describe() const override { return "null"; }
+  int sent = 0;
+};
+
+// The guest maps the MMIO hole (PDPT[3] -> a 2 MiB page at 3 GiB), then reads and writes the
+// virtio-net window through MMIO exits: magic, version, device id, a status handshake, a
+// byte-wide read of the MAC in the config space, a notify (KVM's ioeventfd or the exit path).
+// Each failed check exits with its own status.
+constexpr char kVirtioProbe[] = R"(
+.code64
+  movq $0xc003, 0xa018
+  mov $0xc0000083, %eax
+  mov %rax, 0xc000
+  mov %cr3, %rax
+  mov %rax, %cr3
+  mov $0xc0001000, %ebx
+  mov $0xf4, %dx
+  mov (%rbx), %eax
+  cmp $0x74726976, %eax
+  mov $0xe1, %al
+  jne 9f
+  mov 4(%rbx), %eax
+  cmp $2, %eax
+  mov $0xe2, %al
+  jne 9f
+  mov 8(%rbx), %eax
+  cmp $1, %eax
+  mov $0xe3, %al
+  jne 9f
+  movl $0, 0x70(%rbx)
+  movl $3, 0x70(%rbx)
+  mov 0x70(%rbx), %eax
+  cmp $3, %eax
+  mov $0xe4, %al
+  jne 9f
+  movb 0x105(%rbx), %al
+  cmp $0x56, %al
+  mov $0xe5, %al
+  jne 9f
+  movl $1, 0x50(%rbx)
+  mov 0x2000(%rbx), %eax
+  cmp $0xffffffff, %eax
+  mov $0xe6, %al
+  jne 9f
+  mov $0x11, %al
+9: out %al, %dx
+1: jmp 1b
+)";
+
+TEST_F(VmmTest, VirtioNetRegistersThroughMmioExits) {
+  auto code = testing::Assemble(kVirtioProbe, layout::kHimemStart);
+  ASSERT_TRUE(code.ok()) << code.message();
+  VmmConfig c;
+  c.kind = GuestKind::kLongMode;
+  c.code = *code;
+  c.memory = 64ull << 20;
+  c.timeout = 5s;
+  c.console_input = false;
+  c.console_out = [](std::string_view) {};
+  auto backend = std::make_shared<NullBackend>();
+  c.net = backend;
+  auto r = RunVmm(c);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->outcome, Outcome::kExited) << r->message;
+  EXPECT_EQ(r->status, 0x11) << "0xe1 magic, 0xe2 version, 0xe3 device id, 0xe4 status, 0xe5 MAC, "
+                                "0xe6 the unmapped window after the device";
+  EXPECT_EQ(backend->sent, 0);
+}
+
 }  // namespace
 }  // namespace arrow::runner

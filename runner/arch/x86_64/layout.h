@@ -45,6 +45,8 @@ inline constexpr uint16_t kExitPort = 0xf4;        // the app's exit status byte
 inline constexpr uint16_t kBootTimerPort = 0x4f0;  // "init started"
 inline constexpr uint16_t kCom1Base = 0x3f8;
 inline constexpr uint32_t kCom1Irq = 4;
+inline constexpr uint16_t kCom2Base = 0x2f8;  // the control channel (ttyS1)
+inline constexpr uint32_t kCom2Irq = 3;
 inline constexpr uint16_t kI8042Data = 0x60;
 inline constexpr uint16_t kI8042Command = 0x64;
 

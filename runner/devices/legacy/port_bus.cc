@@ -17,6 +17,13 @@ PortBus::PortBus(BusEvents ev)
           [this](bool l) {
             if (ev_.com1_irq) ev_.com1_irq(l);
           }),
+      com2_(
+          [this](uint8_t b) {
+            if (ev_.control_out) ev_.control_out(b);
+          },
+          [this](bool l) {
+            if (ev_.com2_irq) ev_.com2_irq(l);
+          }),
       i8042_([this] {
         if (ev_.reset) ev_.reset();
       }),
@@ -36,7 +43,7 @@ bool PortBus::Swallowed(uint16_t p) {
          in(0xc0, 0xdf) ||  // DMA controller 2
          p == 0xed ||       // alternative io_delay
          in(0x278, 0x27a) || in(0x378, 0x37a) || in(0x3bc, 0x3be) ||  // LPT1-3
-         in(0x2e8, 0x2ef) || in(0x2f8, 0x2ff) || in(0x3e8, 0x3ef) ||  // COM2-4
+         in(0x2e8, 0x2ef) || in(0x3e8, 0x3ef) ||                      // COM3-4
          in(0x3b0, 0x3df) ||                                          // VGA
          in(0xcf8, 0xcff);  // PCI configuration mechanism 1 (guests run with pci=off)
 }
@@ -45,6 +52,8 @@ uint32_t PortBus::In(uint16_t port, uint8_t size) {
   std::lock_guard lock(mu_);
   if (port >= layout::kCom1Base && port < layout::kCom1Base + 8)
     return com1_.Read(static_cast<uint8_t>(port - layout::kCom1Base));
+  if (port >= layout::kCom2Base && port < layout::kCom2Base + 8)
+    return com2_.Read(static_cast<uint8_t>(port - layout::kCom2Base));
   if (port == layout::kI8042Data || port == layout::kI8042Command)
     return i8042_.Read(static_cast<uint8_t>(port - layout::kI8042Data));
   if (port == layout::kExitPort || port == layout::kBootTimerPort || Swallowed(port)) return 0;
@@ -57,6 +66,8 @@ void PortBus::Out(uint16_t port, uint8_t, uint32_t value) {
   uint8_t b = static_cast<uint8_t>(value);
   if (port >= layout::kCom1Base && port < layout::kCom1Base + 8)
     com1_.Write(static_cast<uint8_t>(port - layout::kCom1Base), b);
+  else if (port >= layout::kCom2Base && port < layout::kCom2Base + 8)
+    com2_.Write(static_cast<uint8_t>(port - layout::kCom2Base), b);
   else if (port == layout::kI8042Data || port == layout::kI8042Command)
     i8042_.Write(static_cast<uint8_t>(port - layout::kI8042Data), b);
   else if (port == layout::kExitPort)
@@ -75,6 +86,11 @@ size_t PortBus::ConsoleInput(const uint8_t* data, size_t n) {
 size_t PortBus::ConsoleSpace() {
   std::lock_guard lock(mu_);
   return com1_.RxSpace();
+}
+
+size_t PortBus::ControlInput(const uint8_t* data, size_t n) {
+  std::lock_guard lock(mu_);
+  return com2_.EnqueueInput(data, n);
 }
 
 std::map<uint16_t, uint64_t> PortBus::UnknownPorts() {

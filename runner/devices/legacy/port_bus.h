@@ -1,7 +1,8 @@
 // The port-I/O bus: routes each guest IN/OUT to COM1, the i8042, the exit port or the boot
 // timer, and handles every other port as VMM-SPEC.md §3 says. Ports a Linux guest pokes while
 // probing absent hardware (POST 0x80, CMOS 0x70/0x71, PCI 0xcf8-0xcff, COM2-4, DMA, 0x92, 0xed,
-// LPT, VGA) read 0 and drop writes; anything else reads all-ones like an empty ISA bus and is
+// LPT, VGA) read 0 and drop writes; COM2 is Arrow's control channel (ttyS1: stop requests in,
+// arrow-init's reports out), never the app's console; anything else reads all-ones like an empty ISA bus and is
 // counted so `ARROW_VMM_DEBUG=1` can name it. Accesses wider than a byte reach byte-wide devices
 // as their low byte. One mutex serialises all devices (vCPU threads and the console thread).
 #pragma once
@@ -25,6 +26,8 @@ struct BusEvents {
   std::function<void()> reset;               // i8042 pulse-reset
   std::function<void(uint8_t)> exit_status;  // port 0xf4
   std::function<void()> boot_done;           // port 0x4f0
+  std::function<void(uint8_t)> control_out;  // a byte written to COM2 (the control channel)
+  std::function<void(bool)> com2_irq;        // COM2's interrupt line level
 };
 
 class PortBus {
@@ -36,6 +39,8 @@ class PortBus {
   // Console input for COM1; returns bytes accepted.
   size_t ConsoleInput(const uint8_t* data, size_t n);
   size_t ConsoleSpace();
+  // Input for the control channel (COM2); returns bytes accepted.
+  size_t ControlInput(const uint8_t* data, size_t n);
   // Ports that were neither devices nor on the swallow list, with access counts.
   std::map<uint16_t, uint64_t> UnknownPorts();
 
@@ -45,6 +50,7 @@ class PortBus {
   std::mutex mu_;
   BusEvents ev_;
   Serial com1_;
+  Serial com2_;
   I8042 i8042_;
   ExitPort exit_;
   BootTimer timer_;

@@ -118,12 +118,13 @@ TEST(SerialTest, LoopbackFeedsTheReceiver) {
 }
 
 struct Events {
-  std::string out;
+  std::string out, control;
   int resets = 0, boots = 0, exits = 0;
   uint8_t status = 0;
   BusEvents Make() {
     BusEvents e;
     e.console_out = [this](uint8_t b) { out.push_back(static_cast<char>(b)); };
+    e.control_out = [this](uint8_t b) { control.push_back(static_cast<char>(b)); };
     e.reset = [this] { resets++; };
     e.boot_done = [this] { boots++; };
     e.exit_status = [this](uint8_t s) {
@@ -147,6 +148,19 @@ TEST(PortBusTest, RoutesDevicesAndContractPorts) {
   EXPECT_EQ(ev.status, 0x34);
   bus.Out(0x64, 1, 0xfe);
   EXPECT_EQ(ev.resets, 1);
+}
+
+TEST(PortBusTest, Com2IsTheControlChannelNotTheConsole) {
+  Events ev;
+  PortBus bus(ev.Make());
+  for (char c : std::string("arrow:init\n")) bus.Out(0x2f8, 1, static_cast<uint8_t>(c));
+  EXPECT_EQ(ev.control, "arrow:init\n");
+  EXPECT_EQ(ev.out, "");
+  const uint8_t stop[] = {'s', 't', 'o', 'p', '\n'};
+  EXPECT_EQ(bus.ControlInput(stop, 5), 5u);
+  EXPECT_EQ(bus.In(0x2fd, 1) & Serial::kLsrDr, Serial::kLsrDr);
+  EXPECT_EQ(bus.In(0x2f8, 1), 's');
+  EXPECT_EQ(bus.In(0x3fd, 1) & Serial::kLsrDr, 0);  // the console got nothing
 }
 
 TEST(PortBusTest, SwallowedAndUnknownPorts) {
