@@ -2,11 +2,14 @@
  *
  * The kernel unpacks the initramfs and runs /init = this program. It prepares
  * the minimum an ordinary Linux app expects (proc, sys, dev, tmpfs, a console
- * on fds 0-2, loopback networking, kernel modules), runs the entrypoint the
- * builder recorded in /.arrow/{argv,env,workdir}, and then acts as a tiny
- * "docker-init": reaps zombies, forwards signals to the app, and when the app
- * exits reports its status through I/O port 0xf4 (QEMU isa-debug-exit and
- * Arrow's own VMM both understand it) before resetting the machine.
+ * on fds 0-2, loopback networking, kernel modules, and the static eth0 /
+ * hostname / DNS setup the runner passes as arrow.* kernel parameters), runs
+ * the entrypoint the builder recorded in /.arrow/{argv,env,workdir}, and then
+ * acts as a tiny "docker-init": reaps zombies, forwards signals to the app,
+ * and when the app exits reports its status through I/O port 0xf4 (QEMU
+ * isa-debug-exit and Arrow's own VMM both understand it) before resetting the
+ * machine. With arrow.ctl=<tty> a serial line is the runner's control channel:
+ * "arrow:init" / "arrow:exit N" go out on it, "stop" comes in (SIGTERM the app).
  *
  * Freestanding on purpose: no libc at run time (see sys.h), so it works in
  * images whose app is a static Go binary or uses musl/glibc alike.
@@ -36,6 +39,8 @@ void *memcpy(void *d, const void *s, size_t n) {
 }
 
 static int g_debug;
+static int g_ctl = -1;     /* the control channel (arrow.ctl), -1 without one */
+static char g_ctl_path[40];
 
 /* "arrow-init: <what>[<arg>]: <errno>" to the console (fd 2). */
 static void report(const char *what, const char *arg, int err) {
@@ -126,6 +131,35 @@ static void ensure_console(void) {
   if (c > 2) sys_close(c);
 }
 
+/* Kernel parameters meant for init. Dotted names are never passed to init as
+ * argv/env, so they come from /proc/cmdline; the last occurrence wins, as it
+ * does for the kernel's own parameters. */
+enum { K_IP, K_GW, K_DNS, K_HOSTNAME, K_CTL, K_COUNT };
+static const char *const k_params[K_COUNT] = {
+  "arrow.ip=", "arrow.gw=", "arrow.dns=", "arrow.hostname=", "arrow.ctl=",
+};
+static const char *g_param[K_COUNT];
+
+/* Splits the command line into tokens in place and picks out ours. */
+static void parse_cmdline(char *s) {
+  while (*s) {
+    char *t = s;
+    while (*s && *s != ' ' && *s != '\t' && *s != '\n') s++;
+    if (*s) *s++ = 0;
+    if (str_eq(t, "arrow.debug=1")) g_debug = 1;
+    for (int k = 0; k < K_COUNT; k++)
+      if (str_has_prefix(t, k_params[k])) g_param[k] = t + str_len(k_params[k]);
+  }
+}
+
+/* "arrow-init: arrow.ip=<value>: <why>" for a value init cannot use. */
+static void bad_param(int k, const char *why) {
+  struct line l; l.n = 0;
+  ln_str(&l, "arrow-init: "); ln_str(&l, k_params[k]); ln_str(&l, g_param[k]);
+  ln_str(&l, ": "); ln_str(&l, why);
+  ln_flush(&l, 2);
+}
+
 static int has_debug_token(const char *s, char sep) {
   while (*s) {
     if (str_has_prefix(s, "arrow.debug=1") && (s[13] == 0 || s[13] == sep || s[13] == '\n'))
@@ -136,38 +170,295 @@ static int has_debug_token(const char *s, char sep) {
   return 0;
 }
 
+/* ---- networking: lo always, eth0 statically from arrow.ip/gw/dns/hostname ---- */
+struct k_sin { u16 family, port; u32 addr; u8 zero[8]; }; /* struct sockaddr_in */
 struct ifreq_in {
   char name[16];
-  union {
-    struct { u16 family, port; u32 addr; u8 zero[8]; } sin;
-    short flags;
-    char pad[24];
-  } u;
+  union { struct k_sin sin; short flags; char pad[24]; } u;
 };
+/* struct rtentry exactly as x86_64 Linux lays it out (SIOCADDRT reads 120 bytes). */
+struct k_rtentry {
+  u64 pad1;
+  struct k_sin dst, gateway, genmask;
+  u16 flags; short pad2; u64 pad3; void *pad4; short metric;
+  char *dev; u64 mtu, window; u16 irtt;
+};
+_Static_assert(sizeof(struct k_rtentry) == 120 && __builtin_offsetof(struct k_rtentry, flags) == 56 &&
+                   __builtin_offsetof(struct k_rtentry, dev) == 88,
+               "struct rtentry must match the x86_64 kernel's");
 
-/* Apps expect 127.0.0.1 to work; the kernel leaves lo down until someone ups it. */
-static void loopback_up(void) {
-  dbg("bringing up lo", 0);
-  int s = sys_socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
-  if (s < 0) { report("socket(AF_INET)", 0, -s); return; }
+/* "a.b.c.d" (decimal, each 0-255) -> the address in network byte order.
+ * Returns the character after it, or 0 if s does not start with one. */
+static const char *parse_quad(const char *s, u32 *addr) {
+  u32 a = 0;
+  for (int i = 0; i < 4; i++) {
+    if (i && *s++ != '.') return 0;
+    u32 v = 0, digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+      if (++digits > 3 || (v = v * 10 + (u32)(*s - '0')) > 255) return 0;
+    if (!digits) return 0;
+    a |= v << (8 * i);
+  }
+  *addr = a;
+  return s;
+}
+
+static void ln_quad(struct line *l, u32 a) {
+  for (int i = 0; i < 4; i++) { if (i) ln_str(l, "."); ln_num(l, (a >> (8 * i)) & 0xff); }
+}
+
+/* arrow.gw / arrow.dns: 1 with *addr set if given and well-formed. */
+static int param_addr(int k, u32 *addr) {
+  if (!g_param[k]) return 0;
+  const char *e = parse_quad(g_param[k], addr);
+  if (e && !*e) return 1;
+  bad_param(k, "not an IPv4 address such as 10.0.2.2; ignored");
+  return 0;
+}
+
+/* arrow.ip=a.b.c.d/prefix: 1 with address and netmask set if well-formed. */
+static int param_ip(u32 *addr, u32 *mask) {
+  if (!g_param[K_IP]) return 0;
+  const char *e = parse_quad(g_param[K_IP], addr);
+  u32 prefix = 0, digits = 0;
+  if (e && *e == '/')
+    for (e++; *e >= '0' && *e <= '9' && digits < 3; e++, digits++) prefix = prefix * 10 + (u32)(*e - '0');
+  if (!e || *e || !digits || prefix > 32) {
+    bad_param(K_IP, "not an IPv4 address/prefix such as 10.0.2.15/24; eth0 not configured");
+    return 0;
+  }
+  *mask = prefix ? __builtin_bswap32(~0u << (32 - prefix)) : 0;
+  return 1;
+}
+
+/* arrow.hostname: it also goes into /etc/hosts, so only name characters. */
+static int param_hostname(void) {
+  const char *h = g_param[K_HOSTNAME];
+  if (!h) return 0;
+  size_t n = 0;
+  for (char c; (c = h[n]); n++)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '.' || c == '_')) break;
+  if (n && !h[n] && n <= 64) return 1;
+  bad_param(K_HOSTNAME, "want 1-64 letters, digits, '-', '.' or '_'; ignored");
+  return 0;
+}
+
+/* Brings an interface up with addr/mask. Returns 0 when all of it worked,
+ * -ENODEV if the interface is still missing after ~1 s (a NIC driver loaded
+ * just before may still be probing), another -errno (reported) otherwise. */
+static int if_config(int s, const char *ifname, u32 addr, u32 mask) {
   struct ifreq_in ifr = {0};
-  memcpy(ifr.name, "lo", 3);
-  int r = sys_ioctl(s, 0x8913 /* SIOCGIFFLAGS */, &ifr);
+  memcpy(ifr.name, ifname, str_len(ifname) + 1);
+  int r, first = 0;
+  for (int i = 0; (r = sys_ioctl(s, 0x8913 /* SIOCGIFFLAGS */, &ifr)) == -ENODEV; i++) {
+    if (i == 50) return r;
+    sleep_ms(20);
+  }
   if (r == 0) {
     ifr.u.flags |= 0x1 /* IFF_UP */ | 0x40 /* IFF_RUNNING */;
     r = sys_ioctl(s, 0x8914 /* SIOCSIFFLAGS */, &ifr);
   }
-  if (r < 0) report("bring up lo", 0, -r);
-  /* Normally the kernel assigns 127.0.0.1/8 when lo goes up; set it anyway. */
-  ifr.u.sin.family = 2; ifr.u.sin.port = 0;
-  ifr.u.sin.addr = 0x0100007f; /* 127.0.0.1, network byte order */
-  memset(ifr.u.sin.zero, 0, 8);
+  if (r < 0) { report("bring up ", ifname, -r); first = r; }
+  ifr.u.sin = (struct k_sin){2 /* AF_INET */, 0, addr, {0}};
   r = sys_ioctl(s, 0x8916 /* SIOCSIFADDR */, &ifr);
-  if (r < 0) report("set lo address", 0, -r);
-  ifr.u.sin.addr = 0x000000ff; /* 255.0.0.0 */
+  if (r < 0) { report("set address of ", ifname, -r); if (!first) first = r; }
+  ifr.u.sin.addr = mask;
   r = sys_ioctl(s, 0x891c /* SIOCSIFNETMASK */, &ifr);
-  if (r < 0) report("set lo netmask", 0, -r);
+  if (r < 0) { report("set netmask of ", ifname, -r); if (!first) first = r; }
+  return first;
+}
+
+static int inet_socket(void) {
+  int s = sys_socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+  if (s < 0) report("socket(AF_INET)", 0, -s);
+  return s;
+}
+
+/* Apps expect 127.0.0.1 to work; the kernel leaves lo down until someone ups it. */
+static void loopback_up(void) {
+  dbg("bringing up lo", 0);
+  int s = inet_socket();
+  if (s < 0) return;
+  /* Normally the kernel assigns 127.0.0.1/8 when lo goes up; set it anyway. */
+  if_config(s, "lo", 0x0100007f /* 127.0.0.1, network byte order */, 0x000000ff /* 255.0.0.0 */);
   sys_close(s);
+}
+
+/* eth0 with the runner's address and default route (no DHCP client: the
+ * runner knows its network). Returns 1 if eth0 got its address. */
+static int eth0_up(u32 addr, u32 mask, const u32 *gw) {
+  dbg("configuring eth0 ", g_param[K_IP]);
+  int s = inet_socket();
+  if (s < 0) return 0;
+  int r = if_config(s, "eth0", addr, mask);
+  if (r == -ENODEV) /* one line saying what to do; the app still runs, offline */
+    report(sys_access("/sys/bus/virtio/drivers/virtio_net", F_OK) == 0
+               ? "eth0 not found: the VM has no network device (the virtio-net driver is loaded)"
+               : "eth0 not found: this kernel has no virtio-net driver"
+                 " (build the arrow with [kernel] features = [\"net\"])",
+           0, 0);
+  if (r == 0 && gw) {
+    struct k_rtentry rt = {0};
+    rt.dst.family = rt.gateway.family = rt.genmask.family = 2; /* 0.0.0.0/0 */
+    rt.gateway.addr = *gw;
+    rt.flags = 0x1 /* RTF_UP */ | 0x2 /* RTF_GATEWAY */;
+    rt.dev = (char *)"eth0";
+    int e = sys_ioctl(s, 0x890b /* SIOCADDRT */, &rt);
+    if (e < 0) report("default route via ", g_param[K_GW], -e);
+  }
+  sys_close(s);
+  return r == 0;
+}
+
+/* Replaces an /etc file: the runner's values are authoritative, as docker's
+ * are. Unlinked first so that a symlink in the image (resolv.conf ->
+ * ../run/systemd/...) is replaced rather than followed. */
+static void write_etc(const char *path, const struct line *l) {
+  int r = sys_unlink(path);
+  if (r < 0 && r != -ENOENT) { report("replace ", path, -r); return; }
+  int fd = sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) { report("create ", path, -fd); return; }
+  ssize_t w = sys_write(fd, l->buf, l->n);
+  if (w != (ssize_t)l->n) report("write ", path, w < 0 ? (int)-w : EIO);
+  sys_close(fd);
+}
+
+/* arrow.ip/gw/dns/hostname -> eth0, the hostname and the /etc files naming
+ * them. After load_modules: a distro kernel has virtio_net as a module. */
+static void net_setup(void) {
+  u32 addr = 0, mask = 0, gw = 0, dns = 0;
+  int have_ip = param_ip(&addr, &mask), have_gw = param_addr(K_GW, &gw);
+  int have_dns = param_addr(K_DNS, &dns), have_host = param_hostname();
+  const char *host = g_param[K_HOSTNAME];
+  if (have_ip) have_ip = eth0_up(addr, mask, have_gw ? &gw : 0);
+  if (!g_param[K_IP] && !have_host && !have_dns) return; /* no network config: the image's /etc stays */
+  int r = sys_mkdir("/etc", 0755);
+  if (r < 0 && r != -EEXIST) report("mkdir /etc", 0, -r);
+  struct line l;
+  if (have_host) {
+    r = (int)SC(SYS_sethostname, host, str_len(host));
+    if (r < 0) report("sethostname ", host, -r);
+    l.n = 0; ln_str(&l, host); ln_str(&l, "\n");
+    write_etc("/etc/hostname", &l);
+  }
+  if (have_dns) {
+    l.n = 0; ln_str(&l, "nameserver "); ln_quad(&l, dns); ln_str(&l, "\n");
+    write_etc("/etc/resolv.conf", &l);
+  }
+  if (g_param[K_IP] || have_host) {
+    l.n = 0;
+    ln_str(&l, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    if (have_host) { /* without a working eth0 the name still resolves, as on Debian */
+      if (have_ip) ln_quad(&l, addr); else ln_str(&l, "127.0.1.1");
+      ln_str(&l, "\t"); ln_str(&l, host); ln_str(&l, "\n");
+    }
+    write_etc("/etc/hosts", &l);
+  }
+}
+
+/* ---- the control channel (arrow.ctl=ttyS1): a serial line of the runner ----
+ * init -> host: "arrow:init" once init is up, "arrow:exit <status>" right
+ * before the exit port. host -> init: "stop" = SIGTERM to the app. Lines end
+ * in \n. The fd is O_CLOEXEC: the channel is the host's, never the app's. */
+struct k_termios { u32 iflag, oflag, cflag, lflag; u8 line, cc[19]; }; /* the kernel's, 36 bytes */
+
+static void ctl_open(void) {
+  const char *name = g_param[K_CTL];
+  if (!name) return;
+  size_t n = 0;
+  for (char c; (c = name[n]); n++)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      break;
+  if (!n || name[n] || n + 6 > sizeof(g_ctl_path)) {
+    bad_param(K_CTL, "want a device name in /dev such as ttyS1; no control channel");
+    return;
+  }
+  memcpy(g_ctl_path, "/dev/", 5);
+  memcpy(g_ctl_path + 5, name, n + 1);
+  int fd = sys_open(g_ctl_path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0) { report("open control channel ", g_ctl_path, -fd); return; }
+  /* cfmakeraw: bytes pass untouched both ways and nothing echoes back to the host. */
+  struct k_termios t;
+  int r = sys_ioctl(fd, 0x5401 /* TCGETS */, &t);
+  if (r == 0) {
+    t.iflag &= ~(01u | 02 | 010 | 040 | 0100 | 0200 | 0400 | 02000); /* IGNBRK BRKINT PARMRK ISTRIP INLCR IGNCR ICRNL IXON */
+    t.oflag &= ~01u;                                                /* OPOST */
+    t.lflag &= ~(010u | 0100 | 02 | 01 | 0100000);                  /* ECHO ECHONL ICANON ISIG IEXTEN */
+    /* CS8 without parity; CREAD to receive; CLOCAL: no modem lines to wait for or hang up on. */
+    t.cflag = (t.cflag & ~(060u | 0400)) | 060 | 0200 | 04000;
+    t.cc[6] = 1; t.cc[5] = 0; /* VMIN, VTIME */
+    r = sys_ioctl(fd, 0x5402 /* TCSETS */, &t);
+  }
+  if (r < 0) { report("raw mode for control channel ", g_ctl_path, -r); sys_close(fd); return; }
+  dbg("control channel ", g_ctl_path);
+  g_ctl = fd;
+}
+
+static void ctl_close(const char *why, int err) {
+  report(why, g_ctl_path, err);
+  sys_close(g_ctl);
+  g_ctl = -1;
+}
+
+/* One line to the host; status < 0: none. */
+static void ctl_send(const char *msg, int status) {
+  if (g_ctl < 0) return;
+  struct line l; l.n = 0;
+  ln_str(&l, msg);
+  if (status >= 0) { ln_str(&l, " "); ln_num(&l, status); }
+  l.buf[l.n++] = '\n';
+  ssize_t r = sys_write(g_ctl, l.buf, l.n);
+  if (r < 0) report("write to control channel ", g_ctl_path, (int)-r);
+}
+
+/* The exit port ends the VM at once, so first let the UART send what is
+ * queued; bounded (~1 s) in case the host stopped reading. */
+static void ctl_drain(void) {
+  for (int i = 0; g_ctl >= 0 && i < 50; i++) {
+    int v = 0;
+    if (sys_ioctl(g_ctl, 0x5459 /* TIOCSERGETLSR */, &v) == 0) {
+      if (v & 1 /* TIOCSER_TEMT: queue and transmitter empty */) return;
+    } else if (sys_ioctl(g_ctl, 0x5411 /* TIOCOUTQ */, &v) < 0 || v == 0) {
+      return; /* not a UART: the tty queue is all we can see */
+    }
+    sleep_ms(20);
+  }
+}
+
+static char g_ctl_buf[64];
+static size_t g_ctl_len; /* of the line so far; sizeof(g_ctl_buf) = too long, being discarded */
+
+/* Reads what the host sent and acts on each complete line. Only the host
+ * writes here, but it may send garbage: a line that does not fit the buffer
+ * is dropped whole. revents: poll's, for the channel. */
+static void ctl_input(int app, int revents) {
+  char buf[64];
+  for (;;) {
+    ssize_t n = sys_read(g_ctl, buf, sizeof(buf));
+    if (n == -EINTR) continue;
+    if (n == -EAGAIN) { /* drained; an error/hangup poll keeps reporting would make the loop spin */
+      if (revents & ~POLLIN) ctl_close("control channel hung up, no longer read: ", 0);
+      return;
+    }
+    if (n == 0) { ctl_close("control channel hung up, no longer read: ", 0); return; }
+    if (n < 0) { ctl_close("read control channel ", (int)-n); return; }
+    for (ssize_t i = 0; i < n; i++) {
+      char c = buf[i];
+      if (c != '\n' && c != '\r') {
+        if (g_ctl_len < sizeof(g_ctl_buf) - 1) g_ctl_buf[g_ctl_len++] = c;
+        else g_ctl_len = sizeof(g_ctl_buf);
+        continue;
+      }
+      if (g_ctl_len == sizeof(g_ctl_buf)) dbg("control: discarded an overlong line", 0);
+      else if (g_ctl_len) {
+        g_ctl_buf[g_ctl_len] = 0;
+        if (str_eq(g_ctl_buf, "stop")) { dbg("control: stop, sending SIGTERM to the app", 0); sys_kill(app, SIGTERM); }
+        else dbg("control: ignoring ", g_ctl_buf);
+      }
+      g_ctl_len = 0;
+    }
+  }
 }
 
 static void load_modules(void) {
@@ -288,6 +579,8 @@ static __attribute__((noreturn)) void finish(int status) {
   if (g_debug) { ln_str(&l, "arrow-init: app exited, status "); ln_num(&l, status); ln_flush(&l, 2); }
   kill_leftovers();
   sys_sync();
+  ctl_send("arrow:exit", status);
+  ctl_drain();
   /* The exit port: QEMU's isa-debug-exit exits with (status<<1)|1; Arrow's VMM reads it. */
   int r = sys_ioperm(0xf4, 1, 1);
   if (r == 0) outb(0xf4, (u8)status);
@@ -317,7 +610,8 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
     /* Dotted kernel parameters are never passed to init, so read the cmdline. */
     int err; size_t n;
     char *cmd = read_file("/proc/cmdline", &n, &err);
-    if (cmd && has_debug_token(cmd, ' ')) g_debug = 1;
+    if (cmd) parse_cmdline(cmd);
+    else report("/proc/cmdline", 0, err);
   }
   dbg("started; debug output enabled", 0);
   mount_fs("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
@@ -329,6 +623,8 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   SC(SYS_reboot, 0xfee1dead, 672274793, 0 /* CAD_OFF */, 0);
   loopback_up();
   load_modules();
+  net_setup();
+  ctl_open(); /* after the modules: its tty may come from one */
 
   int err;
   char **argv = read_list("/.arrow/argv", &err);
@@ -347,25 +643,42 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   while (workdir && wlen && (workdir[wlen - 1] == '\n' || workdir[wlen - 1] == 0)) workdir[--wlen] = 0;
   if (!workdir || !wlen) workdir = "/";
 
-  /* Tell the runner's boot timer that init is up (ignored by QEMU). */
+  /* Tell the runner's boot timer that init is up (ignored by QEMU); the
+   * control channel tells runners that cannot see I/O ports. */
   int r = sys_ioperm(0x4f0, 1, 1);
   if (r == 0) outb(0x4f0, 1);
   else report("ioperm(0x4f0)", 0, -r);
+  ctl_send("arrow:init", -1);
 
   /* Block everything before fork so no signal slips in between; PID 1 then
-   * takes signals synchronously with sigtimedwait, the child unblocks. */
+   * takes signals synchronously from a signalfd, polled together with the
+   * control channel; the child unblocks. */
   u64 all = ~0UL;
   sys_sigprocmask(SIG_SETMASK, &all, 0);
+  int sfd = sys_signalfd(&all, O_CLOEXEC | O_NONBLOCK);
+  if (sfd < 0) /* a kernel without CONFIG_SIGNALFD: signals still work, the channel is not read */
+    report("signalfd (falling back to sigtimedwait; control channel not read)", 0, -sfd);
   dbg("running ", argv[0]);
   int app = sys_fork();
   if (app < 0) { report("fork", 0, -app); finish(126); }
   if (app == 0) child(argv, env, workdir);
 
   int status = 0, app_done = 0;
+  struct k_pollfd pfd[2] = {{sfd, POLLIN, 0}, {-1, POLLIN, 0}};
   for (;;) {
-    struct k_siginfo info;
-    int sig = sys_sigtimedwait(&all, &info, 0);
-    if (sig < 0) continue;
+    int sig;
+    if (sfd < 0) {
+      struct k_siginfo info;
+      sig = sys_sigtimedwait(&all, &info, 0);
+      if (sig < 0) continue;
+    } else {
+      pfd[1].fd = g_ctl; /* -1 (ignored by poll) without a channel or once it hung up */
+      if (sys_poll(pfd, 2, -1) < 0) continue;
+      if (pfd[1].revents) ctl_input(app, pfd[1].revents);
+      struct k_sfd_siginfo si;
+      if (!pfd[0].revents || sys_read(sfd, &si, sizeof(si)) != sizeof(si)) continue;
+      sig = (int)si.signo;
+    }
     if (sig == SIGCHLD) {
       reap(app, &status, &app_done);
       if (app_done) finish(status);

@@ -19,12 +19,13 @@ typedef unsigned long u64;
 /* ---- syscall numbers (x86_64) ---- */
 enum {
   SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_fstat = 5,
-  SYS_mmap = 9, SYS_rt_sigprocmask = 14, SYS_ioctl = 16, SYS_access = 21,
+  SYS_poll = 7, SYS_mmap = 9, SYS_rt_sigprocmask = 14, SYS_ioctl = 16, SYS_access = 21,
   SYS_pause = 34, SYS_nanosleep = 35, SYS_getpid = 39, SYS_socket = 41,
   SYS_fork = 57, SYS_execve = 59, SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62,
-  SYS_fcntl = 72, SYS_chdir = 80, SYS_mkdir = 83, SYS_setsid = 112,
+  SYS_fcntl = 72, SYS_chdir = 80, SYS_mkdir = 83, SYS_unlink = 87, SYS_setsid = 112,
   SYS_rt_sigtimedwait = 128, SYS_mount = 165, SYS_sync = 162, SYS_reboot = 169,
-  SYS_ioperm = 173, SYS_dup2 = 33, SYS_finit_module = 313,
+  SYS_sethostname = 170, SYS_ioperm = 173, SYS_dup2 = 33, SYS_signalfd4 = 289,
+  SYS_finit_module = 313,
 };
 
 static inline long sc6(long n, long a, long b, long c, long d, long e, long f) {
@@ -66,6 +67,8 @@ static inline int sys_sigprocmask(int how, const u64 *set, u64 *old) { return (i
 static inline int sys_socket(int d, int t, int p) { return (int)SC(SYS_socket, d, t, p); }
 static inline int sys_ioperm(unsigned long from, unsigned long n, int on) { return (int)SC(SYS_ioperm, from, n, on); }
 static inline int sys_finit_module(int fd, const char *params, int flags) { return (int)SC(SYS_finit_module, fd, params, flags); }
+static inline int sys_access(const char *p, int mode) { return (int)SC(SYS_access, p, mode); }
+static inline int sys_unlink(const char *p) { return (int)SC(SYS_unlink, p); }
 static inline void sys_sync(void) { SC0(SYS_sync); }
 static inline __attribute__((noreturn)) void sys_exit(int code) {
   for (;;) SC(SYS_exit, code);
@@ -76,13 +79,29 @@ struct k_siginfo { int signo, errno_, code, pad_; int pid, uid; int rest[26]; };
 static inline int sys_sigtimedwait(const u64 *set, struct k_siginfo *info, const struct k_timespec *ts) {
   return (int)SC(SYS_rt_sigtimedwait, set, info, ts, 8);
 }
+static inline void sleep_ms(long ms) {
+  struct k_timespec ts = {0, ms * 1000 * 1000};
+  SC(SYS_nanosleep, &ts, 0);
+}
+/* struct signalfd_siginfo is 128 bytes; only the signal number matters here. */
+struct k_sfd_siginfo { u32 signo; int rest[31]; };
+static inline int sys_signalfd(const u64 *set, int flags) { return (int)SC(SYS_signalfd4, -1, set, 8, flags); }
+struct k_pollfd { int fd; short events, revents; };
+static inline int sys_poll(struct k_pollfd *fds, unsigned long n, int timeout_ms) {
+  return (int)SC(SYS_poll, fds, n, timeout_ms);
+}
 
 /* ---- constants (from linux uapi headers, which we deliberately don't include) ---- */
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_RDWR 2
+#define O_CREAT 0100
+#define O_EXCL 0200
 #define O_NOCTTY 0400
+#define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
+#define F_OK 0
+#define POLLIN 1
 #define F_GETFD 1
 #define MS_NOSUID 2
 #define MS_NODEV 4
@@ -104,6 +123,8 @@ static inline int sys_sigtimedwait(const u64 *set, struct k_siginfo *info, const
 #define EEXIST 17
 #define ECHILD 10
 #define ESRCH 3
+#define ENODEV 19
+#define EIO 5
 
 /* ---- port I/O (needs ioperm first) ---- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -142,7 +163,8 @@ static const struct errno_desc k_errnos[] = {
   {38, "ENOSYS", "Function not implemented"}, {40, "ELOOP", "Too many levels of symbolic links"},
   {61, "ENODATA", "No data available"}, {74, "EBADMSG", "Bad message"},
   {95, "EOPNOTSUPP", "Operation not supported"}, {97, "EAFNOSUPPORT", "Address family not supported"},
-  {99, "EADDRNOTAVAIL", "Cannot assign requested address"},
+  {99, "EADDRNOTAVAIL", "Cannot assign requested address"}, {100, "ENETDOWN", "Network is down"},
+  {101, "ENETUNREACH", "Network is unreachable"},
   {126, "ENOKEY", "Required key not available"}, {129, "EKEYREJECTED", "Key was rejected by service"},
 };
 
