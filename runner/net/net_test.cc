@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "runner/net/guard.h"
 #include "runner/net/network.h"
 #include "runner/net/passt_backend.h"
 #include "runner/net/ports.h"
@@ -220,6 +221,90 @@ TEST(Slirp, GatewayAnswersArp) {
   EXPECT_EQ(r[21], 2);  // ARP reply
   EXPECT_EQ(std::memcmp(r.data() + 28, gw, 4), 0);
   EXPECT_EQ(std::memcmp(r.data(), kGuestMac, 6), 0);
+}
+
+// An IPv4 frame from the guest: 10.0.2.15 -> dst, protocol `proto`, L4 header `l4`.
+std::vector<uint8_t> Ipv4Frame(const uint8_t dst[4], uint8_t proto, std::vector<uint8_t> l4,
+                               uint16_t frag = 0x4000) {
+  std::vector<uint8_t> f(14 + 20, 0);
+  const uint8_t slirp_mac[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+  std::memcpy(f.data(), slirp_mac, 6);
+  std::memcpy(f.data() + 6, kGuestMac, 6);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  const uint16_t total = static_cast<uint16_t>(20 + l4.size());
+  ip[2] = static_cast<uint8_t>(total >> 8), ip[3] = static_cast<uint8_t>(total);
+  ip[6] = static_cast<uint8_t>(frag >> 8), ip[7] = static_cast<uint8_t>(frag);
+  ip[8] = 64, ip[9] = proto;
+  const uint8_t src[4] = {10, 0, 2, 15};
+  std::memcpy(ip + 12, src, 4);
+  std::memcpy(ip + 16, dst, 4);
+  f.insert(f.end(), l4.begin(), l4.end());
+  return f;
+}
+std::vector<uint8_t> Tcp(uint16_t sport, uint16_t dport, uint8_t flags) {
+  std::vector<uint8_t> t(20, 0);
+  t[0] = static_cast<uint8_t>(sport >> 8), t[1] = static_cast<uint8_t>(sport);
+  t[2] = static_cast<uint8_t>(dport >> 8), t[3] = static_cast<uint8_t>(dport);
+  t[4] = 0x11, t[5] = 0x22, t[6] = 0x33, t[7] = 0x44;  // seq
+  t[12] = 5 << 4;
+  t[13] = flags;
+  return t;
+}
+std::vector<uint8_t> Udp(uint16_t sport, uint16_t dport) {
+  return {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport),
+          static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport), 0, 8, 0, 0};
+}
+
+TEST(Guard, HostLoopbackClosedByDefault) {
+  const uint8_t gw[4] = {10, 0, 2, 2}, dns[4] = {10, 0, 2, 3}, lo[4] = {127, 0, 0, 1},
+                out[4] = {192, 0, 2, 1};
+  LoopbackGuard g;
+  g.udp_guest_ports = {53};
+  std::vector<uint8_t> reply;
+  // A new TCP connection to the gateway: dropped, answered with a valid RST|ACK.
+  auto syn = Ipv4Frame(gw, 6, Tcp(40000, 5432, 0x02));
+  EXPECT_FALSE(g.Check(syn, &reply));
+  ASSERT_EQ(reply.size(), 54u);
+  EXPECT_EQ(std::memcmp(reply.data(), kGuestMac, 6), 0);
+  EXPECT_EQ(InetChecksum({reply.data() + 14, 20}), 0);  // IP header checksum verifies
+  EXPECT_EQ(reply[14 + 12], 10);
+  EXPECT_EQ(reply[14 + 15], 2);  // from 10.0.2.2
+  const uint8_t* t = reply.data() + 34;
+  EXPECT_EQ(t[0] << 8 | t[1], 5432);
+  EXPECT_EQ(t[2] << 8 | t[3], 40000);
+  EXPECT_EQ(t[13], 0x14);
+  EXPECT_EQ(t[11], 0x45);  // ack = seq + 1
+  uint8_t pseudo[12] = {10, 0, 2, 2, 10, 0, 2, 15, 0, 6, 0, 20};
+  EXPECT_EQ(InetChecksum({t, 20}, static_cast<uint16_t>(~InetChecksum(pseudo))), 0);
+  // Inside a connection the host opened (published port): passes.
+  EXPECT_TRUE(g.Check(Ipv4Frame(gw, 6, Tcp(80, 40000, 0x12)), &reply));
+  EXPECT_TRUE(g.Check(Ipv4Frame(gw, 6, Tcp(80, 40000, 0x10)), &reply));
+  // UDP: replies from the published port pass, anything else to the gateway is dropped.
+  EXPECT_TRUE(g.Check(Ipv4Frame(gw, 17, Udp(53, 40000)), &reply));
+  EXPECT_FALSE(g.Check(Ipv4Frame(gw, 17, Udp(40001, 6379)), &reply));
+  EXPECT_TRUE(reply.empty());
+  // Fragments to the gateway, and anything addressed to 127/8: dropped.
+  EXPECT_FALSE(g.Check(Ipv4Frame(gw, 6, Tcp(1, 2, 0x10), 0x2000), &reply));
+  EXPECT_FALSE(g.Check(Ipv4Frame(lo, 6, Tcp(1, 2, 0x02)), &reply));
+  // DNS and the outside world: pass.
+  EXPECT_TRUE(g.Check(Ipv4Frame(dns, 17, Udp(40002, 53)), &reply));
+  EXPECT_TRUE(g.Check(Ipv4Frame(out, 6, Tcp(40003, 443, 0x02)), &reply));
+  // Truncated headers are dropped, not read past the end.
+  auto cut = Ipv4Frame(gw, 6, Tcp(1, 2, 0x02));
+  cut.resize(40);
+  EXPECT_FALSE(g.Check(cut, &reply));
+}
+
+TEST(Guard, AllowedLoopbackStillNeverReaches127Directly) {
+  const uint8_t gw[4] = {10, 0, 2, 2}, lo[4] = {127, 0, 0, 1};
+  LoopbackGuard g;
+  g.allow_host_loopback = true;
+  std::vector<uint8_t> reply;
+  EXPECT_TRUE(g.Check(Ipv4Frame(gw, 6, Tcp(40000, 5432, 0x02)), &reply));
+  EXPECT_TRUE(g.Check(Ipv4Frame(gw, 17, Udp(40001, 6379)), &reply));
+  EXPECT_FALSE(g.Check(Ipv4Frame(lo, 6, Tcp(40000, 5432, 0x02)), &reply));
 }
 
 }  // namespace

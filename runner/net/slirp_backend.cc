@@ -12,6 +12,8 @@
 #include <cstring>
 #include <list>
 
+#include "runner/net/guard.h"
+
 namespace arrow::runner::net {
 namespace {
 
@@ -29,7 +31,11 @@ struct Timer {
 
 class SlirpBackend final : public NetBackend {
  public:
-  explicit SlirpBackend(const SlirpOptions& o) : options_(o) {}
+  explicit SlirpBackend(const SlirpOptions& o) : options_(o) {
+    guard_.allow_host_loopback = o.allow_host_loopback;
+    for (const auto& p : o.ports)
+      if (p.udp) guard_.udp_guest_ports.push_back(p.guest_port);
+  }
   ~SlirpBackend() override {
     if (slirp_) slirp_cleanup(slirp_);
   }
@@ -38,6 +44,10 @@ class SlirpBackend final : public NetBackend {
   void AddPollFds(std::vector<pollfd>& fds, int* timeout_ms, bool can_receive) override;
   void HandlePollFds(std::span<const pollfd> fds) override;
   void Send(std::span<const uint8_t> frame) override {
+    if (!guard_.Check(frame, &reply_)) {
+      if (!reply_.empty() && sink_) sink_(reply_);
+      return;
+    }
     slirp_input(slirp_, frame.data(), static_cast<int>(frame.size()));
   }
   int mtu() const override { return options_.mtu; }
@@ -74,6 +84,8 @@ class SlirpBackend final : public NetBackend {
   static int GetRevents(int idx, void* opaque);
 
   SlirpOptions options_;
+  LoopbackGuard guard_;
+  std::vector<uint8_t> reply_;
   Slirp* slirp_ = nullptr;
   SlirpCb cb_{};
   std::list<Timer> timers_;  // stable addresses: slirp keeps pointers to them
@@ -123,7 +135,8 @@ Status SlirpBackend::Init() {
   c.vhostname = options_.hostname.empty() ? nullptr : options_.hostname.c_str();
   c.if_mtu = static_cast<size_t>(options_.mtu);
   c.if_mru = static_cast<size_t>(options_.mtu);
-  c.disable_host_loopback = !options_.allow_host_loopback;
+  // The gateway maps to the host's loopback; LoopbackGuard decides what may use it (guard.h).
+  c.disable_host_loopback = false;
   c.enable_emu = false;
   c.disable_dhcp = true;  // arrow-init configures eth0 statically
   cb_.send_packet = SendPacket;

@@ -1,7 +1,8 @@
 // The default backend, `--net user`: libslirp, a user-mode TCP/IP stack, in-process. Rootless
 // and with no host set-up: the guest's TCP and UDP flows become ordinary sockets of this
 // process, published ports are listening sockets (slirp_add_hostfwd), and the guest cannot
-// reach the host's loopback (10.0.2.2 -> 127.0.0.1) unless `allow_host_loopback`.
+// reach the host's loopback (10.0.2.2 -> 127.0.0.1) unless `allow_host_loopback` (enforced by
+// LoopbackGuard on every guest frame, see guard.h).
 // libslirp has no locking: after Create(), only the driving thread may touch it.
 #pragma once
 

@@ -26,12 +26,19 @@ start_run() {
   ( set +e; exec "$ARROW_RUN" "$TMP/web.arrow" --vmm qemu --timeout 240s "$@" >"$TMP/$name.out" 2>&1 </dev/null ) &
   run_pid=$!
 }
-# finish_run NAME: waits for the run started last; its status in $status.
+# stop_run: SIGTERM to the run started last (arrow-run asks the app to stop).
+stop_run() {
+  kill -TERM "$run_pid" 2>/dev/null || echo "    (arrow-run had already exited)"
+}
+# finish_run NAME: waits for the run started last; its status in $status; shows the tail of
+# its output when it failed.
 finish_run() {
   set +e
   wait "$run_pid"
   status=$?
   set -e
+  echo "    ($1: arrow-run exited $status)"
+  [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || sed 's/^/    | /' "$TMP/$1.out" | tail -n 15
 }
 
 cat >"$TMP/server.py" <<'PY'
@@ -122,8 +129,8 @@ t1=$(date +%s%N)
 set -e
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 28 ]; then pass "run1: unserved guest port fails (curl $rc), no hang"; else fail "run1: unserved guest port: curl exit $rc"; fi
 echo "    (refusal took $(( (t1 - t0) / 1000000 )) ms)"
-kill -TERM "$run_pid"
-finish_run
+stop_run
+finish_run run1
 expect_eq "run1: SIGTERM -> app's own exit status" 3 "$status"
 expect_contains "run1: the app got SIGTERM" "$TMP/run1.out" "server: graceful stop on SIGTERM"
 expect_contains "run1: resolv.conf from arrow-init" "$TMP/run1.out" "server: resolv.conf: nameserver 10.0.2.3"
@@ -144,8 +151,8 @@ if [ -n "$p80" ] && wait_http "$p80" 180; then
 else
   fail "run2: no -P mapping for 80/tcp answered ('$p80')"; sed 's/^/    | /' "$TMP/run2.out" | tail -n 20
 fi
-kill -TERM "$run_pid"
-finish_run
+stop_run
+finish_run run2
 expect_eq "run2: stopped gracefully" 3 "$status"
 
 # --- 3. the host's loopback: closed by default, open with --allow-host-loopback ---
@@ -164,11 +171,11 @@ while True:
 PY
 listener=$!
 start_run run3 -- /app/server.py probe "$P_HOST"
-finish_run
+finish_run run3
 expect_eq "run3: probe exit" 0 "$status"
 expect_contains "run3: host loopback unreachable by default" "$TMP/run3.out" "probe: failed:"
 start_run run4 --allow-host-loopback -- /app/server.py probe "$P_HOST"
-finish_run
+finish_run run4
 expect_contains "run4: --allow-host-loopback reaches the host's 127.0.0.1" "$TMP/run4.out" "probe: connected: pong"
 kill "$listener" 2>/dev/null || true
 
@@ -182,8 +189,8 @@ if command -v passt >/dev/null; then
   else
     fail "run5: passt: no answer"; sed 's/^/    | /' "$TMP/run5.out" | tail -n 20
   fi
-  kill -TERM "$run_pid"
-  finish_run
+  stop_run
+  finish_run run5
   expect_eq "run5: passt run stopped gracefully" 3 "$status"
 else
   fail "passt is not installed (scripts/install-deps.sh installs it)"
