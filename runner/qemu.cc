@@ -40,14 +40,18 @@ class StopSignals {
     sa.sa_handler = OnSignal;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 3; i++) sigaction(kSignals[i], &sa, &old_[i]);
+    sa.sa_handler = SIG_IGN;  // the frame pump's libslirp writes to sockets whose peer left
+    sigaction(SIGPIPE, &sa, &old_pipe_);
   }
   ~StopSignals() {
     for (int i = 0; i < 3; i++) sigaction(kSignals[i], &old_[i], nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
 
  private:
   static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction old_[3]{};
+  struct sigaction old_pipe_ {};
 };
 
 }  // namespace
@@ -186,6 +190,7 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
   argv.push_back(nullptr);
 
   // A close-on-exec pipe tells an exec failure (the child writes errno) from qemu's own exit.
+  StopSignals signals;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Err("pipe: ", std::strerror(errno));
   pid_t pid = fork();
@@ -210,7 +215,6 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                " (Debian: apt-get install qemu-system-x86)");
   }
   const auto start = std::chrono::steady_clock::now();
-  StopSignals signals;
   int status = 0;
   bool timed_out = false, init_up = false, killed = false;
   std::optional<std::chrono::nanoseconds> boot_time;

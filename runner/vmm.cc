@@ -56,8 +56,13 @@ class SignalScope {
     sigaction(Vcpu::KickSignal(), &sa, &old_kick_);
     sa.sa_handler = OnHostSignal;
     for (int i = 0; i < 3; i++) sigaction(kSignals[i], &sa, &old_[i]);
+    // A published port's client that goes away must not kill the VMM: libslirp writes to its
+    // socket and gets EPIPE instead.
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old_pipe_);
   }
   ~SignalScope() {
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
     sigaction(Vcpu::KickSignal(), &old_kick_, nullptr);
     for (int i = 0; i < 3; i++) sigaction(kSignals[i], &old_[i], nullptr);
   }
@@ -65,6 +70,7 @@ class SignalScope {
  private:
   static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction old_kick_ {};
+  struct sigaction old_pipe_ {};
   struct sigaction old_[3]{};
 };
 

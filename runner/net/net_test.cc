@@ -165,10 +165,11 @@ TEST(Passt, CommandLine) {
   auto a = PasstArgs(o, 7);
   std::string joined;
   for (const auto& s : a) joined += s + " ";
+  const std::string runas = geteuid() == 0 ? "--runas 65534:65534 " : "";
   EXPECT_EQ(joined,
             "passt --foreground --quiet --fd 7 --ipv4-only --address 10.0.2.15 --netmask 24 "
-            "--gateway 10.0.2.2 --dns-forward 10.0.2.3 --mtu 1500 --no-dhcp-dns --no-dhcp-search "
-            "--no-map-gw --tcp-ports 8080:80 --udp-ports 127.0.0.1/5353:53 ");
+            "--gateway 10.0.2.2 --dns-forward 10.0.2.3 --mtu 1500 --no-dhcp-dns --no-dhcp-search " +
+                runas + "--no-map-gw --tcp-ports 8080:80 --udp-ports 127.0.0.1/5353:53 ");
   o.allow_host_loopback = true;
   o.ports.clear();
   a = PasstArgs(o, 7);

@@ -93,6 +93,9 @@ std::vector<std::string> PasstArgs(const PasstOptions& o, int fd) {
                                 std::to_string(kGuestPrefix), "--gateway", kGatewayIp,
                                 "--dns-forward", kDnsIp, "--mtu", std::to_string(o.mtu),
                                 "--no-dhcp-dns", "--no-dhcp-search"};
+  // Started as root, passt drops to "nobody" by name, which needs a passwd database (absent in
+  // minimal systems such as an arrow); the numeric id needs none.
+  if (geteuid() == 0) a.insert(a.end(), {"--runas", "65534:65534"});
   if (!o.allow_host_loopback) a.push_back("--no-map-gw");
   std::string tcp, udp;
   for (const auto& m : o.ports) {
