@@ -231,8 +231,15 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
   cmd->add_flag("-P,--publish-all", f->publish_all,
                 "Publish every port the arrow declares on free host ports (printed)");
   f->net_opt = cmd->add_option("--net", f->net,
-                               "Network: user (libslirp, default), passt, or none (no NIC)")
-                   ->check(CLI::IsMember({"user", "passt", "none"}));
+                               "Network: user (libslirp, default), passt, tap:NAME, or none (no NIC)")
+                   ->check(CLI::Validator(
+                       [](std::string& v) -> std::string {
+                         if (v == "user" || v == "passt" || v == "none" ||
+                             (v.rfind("tap:", 0) == 0 && v.size() > 4))
+                           return "";
+                         return "expected user, passt, tap:NAME or none";
+                       },
+                       "user|passt|tap:NAME|none"));
   cmd->add_option("--stop-timeout", f->stop_timeout,
                   "After SIGTERM/Ctrl-C to arrow-run: how long the app may take to exit (default 10s)");
   cmd->add_flag("--allow-host-loopback", f->allow_host_loopback,

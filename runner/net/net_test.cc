@@ -106,6 +106,23 @@ TEST(Plan, ClearErrors) {
   EXPECT_EQ(p->GuestCmdline(), "arrow.hostname=web");
 }
 
+TEST(Plan, TapTakesNoPorts) {
+  NetworkOptions o;
+  o.mode = "tap:arrow0";
+  o.mode_given = true;
+  auto p = PlanNetwork(Image(true), o);
+  ASSERT_TRUE(p.ok()) << p.message();
+  EXPECT_TRUE(p->enabled);
+  o.publish = {"8080:80"};
+  EXPECT_EQ(PlanNetwork(Image(true), o).message(),
+            "--net tap:arrow0: ports are not published on a tap device (drop -p/-P); reach the "
+            "guest at 10.0.2.15");
+  o.publish.clear();
+  o.mode = "bridge";
+  EXPECT_EQ(PlanNetwork(Image(true), o).message(),
+            "--net 'bridge': expected user, passt, tap:NAME or none");
+}
+
 TEST(Plan, PublishAllUsesTheDeclaredPorts) {
   NetworkOptions o;
   o.publish_all = true;

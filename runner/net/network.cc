@@ -5,6 +5,7 @@
 
 #include "runner/net/passt_backend.h"
 #include "runner/net/slirp_backend.h"
+#include "runner/net/tap_backend.h"
 
 namespace arrow::runner::net {
 
@@ -22,8 +23,12 @@ Result<NetworkPlan> PlanNetwork(const nlohmann::json& config, const NetworkOptio
   plan.mode = o.mode;
   plan.allow_host_loopback = o.allow_host_loopback;
   plan.hostname = config.value("name", std::string());
-  if (o.mode != "user" && o.mode != "passt" && o.mode != "none")
-    return Err("--net '", o.mode, "': expected user, passt or none");
+  const bool tap = o.mode.rfind("tap:", 0) == 0;
+  if (o.mode != "user" && o.mode != "passt" && o.mode != "none" && !tap)
+    return Err("--net '", o.mode, "': expected user, passt, tap:NAME or none");
+  if (tap && (!o.publish.empty() || o.publish_all))
+    return Err("--net ", o.mode, ": ports are not published on a tap device (drop -p/-P); "
+               "reach the guest at ", kGuestIp);
   const bool asked = !o.publish.empty() || o.publish_all || o.allow_host_loopback ||
                      (o.mode_given && o.mode != "none");
   if (o.mode == "none") {
@@ -71,6 +76,11 @@ Result<NetworkPlan> PlanNetwork(const nlohmann::json& config, const NetworkOptio
 }
 
 Result<std::shared_ptr<NetBackend>> CreateBackend(const NetworkPlan& plan) {
+  if (plan.mode.rfind("tap:", 0) == 0) {
+    auto b = CreateTapBackend(plan.mode.substr(4), plan.mtu);
+    if (!b) return b.error();
+    return std::shared_ptr<NetBackend>(std::move(*b));
+  }
   if (plan.mode == "passt") {
     PasstOptions po;
     po.ports = plan.ports;

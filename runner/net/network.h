@@ -19,7 +19,7 @@
 namespace arrow::runner::net {
 
 struct NetworkOptions {
-  std::string mode = "user";         // user | passt | none
+  std::string mode = "user";         // user | passt | tap:NAME | none
   bool mode_given = false;           // --net was on the command line
   std::vector<std::string> publish;  // -p specs
   bool publish_all = false;          // -P: every port the image declares, on free host ports

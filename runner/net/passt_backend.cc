@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "runner/net/stream.h"
@@ -59,25 +60,32 @@ class PasstBackend final : public NetBackend {
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       uint8_t buf[65536];
       ssize_t n = read(fd_, buf, sizeof buf);
-      if (n == 0) broken_ = true;  // passt exited: the guest's network goes quiet
+      if (n == 0) Broken("passt exited");
       if (n > 0) {
         auto st = reader_.Feed({buf, static_cast<size_t>(n)}, [this](std::span<const uint8_t> f) {
           if (sink_) sink_(f);
         });
-        if (!st) broken_ = true;
+        if (!st) Broken("passt broke the frame protocol (" + st.message() + ")");
       }
     }
-    if (!writer_.Flush(fd_)) broken_ = true;
+    if (!writer_.Flush(fd_)) Broken("passt stopped reading its socket");
   }
   void Send(std::span<const uint8_t> frame) override {
     if (broken_) return;
     writer_.Queue(frame);
-    if (!writer_.Flush(fd_)) broken_ = true;
+    if (!writer_.Flush(fd_)) Broken("passt stopped reading its socket");
   }
   int mtu() const override { return mtu_; }
   std::string Describe() const override { return "passt (pid " + std::to_string(pid_) + ")"; }
 
  private:
+  // Said once: the guest keeps running, without a network.
+  void Broken(const std::string& why) {
+    if (broken_) return;
+    broken_ = true;
+    fprintf(stderr, "arrow-run: --net passt: %s; the guest's network is down (passt's own message, if any, is above)\n",
+            why.c_str());
+  }
   pid_t pid_;
   int fd_, mtu_;
   bool broken_ = false;

@@ -78,6 +78,24 @@ expect_eq "inner: build (tuned kernel with net)" 0 "$status"
 cat >"$TMP/nested.sh" <<'S'
 #!/bin/sh
 # Runs in the outer guest. Prints RESULT lines the host checks.
+# passt sandboxes itself (a user namespace, pivot_root), which neither the initramfs root
+# (rootfs) nor a chroot allows: so first switch the root to a tmpfs the way an initramfs hands
+# over to a real root (move the mount onto /, chroot into it) and run the rest there.
+if [ "$1" != "in-tmpfs" ]; then
+  /usr/bin/mkdir -p /newroot
+  /usr/bin/mount -t tmpfs -o size=800m newroot /newroot
+  for d in /*; do
+    case "$d" in /proc|/sys|/dev|/run|/tmp|/newroot) ;; *) /usr/bin/cp -a "$d" /newroot/ ;; esac
+  done
+  for d in proc sys dev run tmp; do /usr/bin/mkdir -p /newroot/$d; done
+  /usr/bin/mount --bind /proc /newroot/proc
+  /usr/bin/mount --bind /sys /newroot/sys
+  /usr/bin/mount --bind /dev /newroot/dev
+  /usr/bin/mount -t tmpfs tmp /newroot/tmp
+  cd /newroot
+  /usr/bin/mount --move . /
+  exec /usr/sbin/chroot . /nested.sh in-tmpfs
+fi
 fetch() {  # fetch PORT: waits for the inner server, downloads big.bin, compares
   i=0
   while [ $i -lt 240 ]; do
@@ -105,7 +123,7 @@ name = "outer"
 [app]
 exec = "/nested.sh"
 [files]
-include = ["/usr/bin/rm", "/usr/bin/curl", "/usr/bin/cmp", "/usr/bin/sleep", "/usr/bin/sed", "/usr/bin/grep", "/usr/bin/tail", "/usr/bin/passt"]
+include = ["/usr/bin/mkdir", "/usr/bin/mount", "/usr/bin/cp", "/usr/sbin/chroot", "/usr/bin/rm", "/usr/bin/curl", "/usr/bin/cmp", "/usr/bin/sleep", "/usr/bin/sed", "/usr/bin/grep", "/usr/bin/tail", "/usr/bin/passt"]
 map = { "/usr/bin/arrow-run" = "arrow-run", "/inner.arrow" = "inner.arrow", "/nested.sh" = "nested.sh", "/big.bin" = "big.bin" }
 [kernel]
 image = "$KERNEL"
