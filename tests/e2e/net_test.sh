@@ -3,7 +3,8 @@
 # test): a Python arrow serves a generated multi-MB file over HTTP on a published port (bytes
 # compared), echoes UDP, refuses an unserved published port quickly, stops gracefully on
 # SIGTERM with its own exit status; -P publishes the declared ports; the guest reaches the
-# host's loopback only with --allow-host-loopback; the passt backend serves the same file; bad
+# host's loopback only with --allow-host-loopback; the passt backend serves the same file; a
+# tap device in a test-made network namespace reaches the guest at 10.0.2.15; bad
 # -p, a busy port, --net none and a kernel without a NIC driver are one-line errors before boot.
 # Traffic goes only to 127.0.0.1 and to the guest's own user-mode network.
 source "$(dirname "$0")/lib.sh"
@@ -196,7 +197,35 @@ else
   fail "passt is not installed (scripts/install-deps.sh installs it)"
 fi
 
-# --- 5. errors before boot ---
+# --- 5. a tap device, in a network namespace made for this test (traffic stays inside it) ---
+NS=arrowtest$$
+if ip netns add "$NS" 2>/dev/null; then
+  ip netns exec "$NS" ip link set lo up
+  ip netns exec "$NS" ip tuntap add arrowtap0 mode tap
+  ip netns exec "$NS" ip addr add 10.0.2.2/24 dev arrowtap0
+  ip netns exec "$NS" ip link set arrowtap0 up
+  ( set +e; exec ip netns exec "$NS" "$ARROW_RUN" "$TMP/web.arrow" --vmm qemu --net tap:arrowtap0 --timeout 240s >"$TMP/run6.out" 2>&1 </dev/null ) &
+  run_pid=$!
+  got=""
+  for ((i = 0; i < 360; i++)); do
+    got=$(ip netns exec "$NS" curl --noproxy '*' -s --max-time 2 http://10.0.2.15/index.html || true)
+    [ -n "$got" ] && break
+    sleep 0.5
+  done
+  expect_eq "run6: --net tap: the host reaches the guest at 10.0.2.15" "hello from the arrow" "$got"
+  stop_run
+  finish_run run6
+  expect_eq "run6: tap run stopped gracefully" 3 "$status"
+  ip netns del "$NS"
+else
+  fail "cannot create a network namespace for the tap test (needs root)"
+fi
+run_capture "$TMP/e6.out" "$ARROW_RUN" "$TMP/web.arrow" --vmm qemu --net tap:arrowtap0 -p 8080:80
+expect_contains "tap with -p: message" "$TMP/e6.out" "ports are not published on a tap device"
+run_capture "$TMP/e7.out" "$ARROW_RUN" "$TMP/web.arrow" --vmm qemu --net tap:this-name-is-far-too-long
+expect_contains "tap name too long: message" "$TMP/e7.out" "a device name of 1 to 15 characters is expected"
+
+# --- 6. errors before boot ---
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/busy.port" &
 busy=$!
 for ((i = 0; i < 50; i++)); do [ -s "$TMP/busy.port" ] && break; sleep 0.1; done
