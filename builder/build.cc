@@ -1,9 +1,9 @@
 // BuildArrow: ties the recipe, the dependency closure, the packer and the .arrow writer together.
 //
-// The image layout it produces (the guest contract of DESIGN.md): the traced files at their own
-// paths, /init (arrow-init), /dev/console, empty mount points, and /.arrow/{argv,env,workdir}
-// which arrow-init reads. Reproducible: nothing host-specific (paths, times, users) reaches
-// the output; all times come from options.mtime.
+// The image layout it produces (docs/architecture.md, "Guest contract"): the traced files at
+// their own paths, /init (arrow-init), /dev/console, empty mount points, and
+// /.arrow/{argv,env,workdir} which arrow-init reads. Reproducible: nothing host-specific (paths,
+// times, users) reaches the output; all times come from options.mtime.
 #include "builder/build.h"
 
 #include <sys/stat.h>

@@ -1,6 +1,7 @@
 // arrow: one binary, several verbs. Reached as `arrow-build` it is `arrow build`; as
-// `arrow-run`, `arrow run` (DESIGN.md fixes both names). Only flag parsing lives in cli/;
-// the work is done by the component libraries and errors become exit codes here.
+// `arrow-run`, `arrow run` (both names are fixed: docs/architecture.md, "Repository layout").
+// Only flag parsing lives in cli/; the work is done by the component libraries and errors become
+// exit codes here.
 #include <CLI/CLI.hpp>
 
 #include <filesystem>

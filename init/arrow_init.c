@@ -13,7 +13,7 @@
  *
  * Freestanding on purpose: no libc at run time (see sys.h), so it works in
  * images whose app is a static Go binary or uses musl/glibc alike.
- * The full contract is in /work/shared/DESIGN.md ("Guest contract").
+ * The full contract is in docs/architecture.md ("Guest contract").
  */
 #include "sys.h"
 

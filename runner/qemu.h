@@ -13,7 +13,7 @@
 
 namespace arrow::runner {
 
-// Exit codes of arrow-run besides the app's own (DESIGN.md guest contract).
+// Exit codes of arrow-run besides the app's own (docs/architecture.md, "Guest contract").
 inline constexpr int kExitTimeout = 124;
 inline constexpr int kExitRunnerError = 125;
 

@@ -1,5 +1,5 @@
 // The built-in VMM's run: guest loading, vCPU threads, the exit loop, console, timeout and
-// teardown. See vmm.h for the contract and VMM-SPEC.md for every constant's origin.
+// teardown. See vmm.h for the contract and docs/vmm.md for every constant's origin.
 #include "runner/vmm.h"
 
 #include <poll.h>

@@ -1,6 +1,7 @@
 // Synthetic guests on the host's KVM: tiny real- and long-mode programs, assembled at test time,
 // run through the same Vm, Vcpu, port bus and run loop as a Linux boot. Skipped when /dev/kvm is
-// not usable. (A Linux guest cannot boot on this project's paravirtual KVM; see DESIGN.md.)
+// not usable. (A Linux guest cannot boot on this project's paravirtual KVM; see
+// docs/architecture.md, "Testing".)
 #include "runner/vmm.h"
 
 #include <fcntl.h>

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config clang
-  # libraries (DESIGN.md "Dependencies")
+  # libraries (docs/architecture.md, "Dependencies")
   libelf-dev libarchive-dev libzstd-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev
   # the run half: user-mode networking in-process (libslirp); passt as an optional backend

@@ -3,9 +3,9 @@
 // from a single thread with poll(): AddPollFds() before, HandlePollFds() after, Send() for
 // each frame from the guest; frames for the guest leave through the sink.
 //
-// The guest's network is the same for every backend (DESIGN.md, "Runner"): 10.0.2.15/24,
-// gateway 10.0.2.2, DNS 10.0.2.3, MAC 52:54:00:12:34:56, so arrow-init's static configuration
-// and a recipe's expectations never depend on the backend.
+// The guest's network is the same for every backend (docs/architecture.md, "Runner"):
+// 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3, MAC 52:54:00:12:34:56, so arrow-init's static
+// configuration and a recipe's expectations never depend on the backend.
 #pragma once
 
 #include <poll.h>

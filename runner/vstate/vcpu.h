@@ -1,5 +1,5 @@
 // One KVM vCPU: its fd, the shared kvm_run page, the boot-time register set-up (in the order
-// CPUID2 -> MSRs -> REGS -> FPU -> SREGS -> LAPIC, VMM-SPEC.md §2) and KVM_RUN itself. Kick() may
+// CPUID2 -> MSRs -> REGS -> FPU -> SREGS -> LAPIC, docs/vmm.md §2) and KVM_RUN itself. Kick() may
 // be called from any thread to make a running or about-to-run KVM_RUN return.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The KVM VM: /dev/kvm, the VM fd, its memory slots and the in-kernel devices (PIC, IOAPIC,
-// LAPICs, PIT), created in the order VMM-SPEC.md §2 prescribes. Owns the file descriptors and
+// LAPICs, PIT), created in the order docs/vmm.md §2 prescribes. Owns the file descriptors and
 // closes them on destruction; the GuestMemory it maps must outlive it.
 #pragma once
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # init_boot_test.sh — boots arrow-init as /init of hand-made initramfs images.
 #
-# End-to-end proof of the guest contract (DESIGN.md "Guest contract") without
-# any other Arrow component: each case packs /init (arrow-init), the /.arrow/
+# End-to-end proof of the guest contract (docs/architecture.md, "Guest
+# contract") without any other Arrow component: each case packs /init
+# (arrow-init), the /.arrow/
 # config files and a tiny static test app (compiled here from a heredoc) with
 # cpio + zstd, boots it under qemu TCG with Debian's kernel and isa-debug-exit
 # on port 0xf4, and checks the app's output and qemu's exit code, which is

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The built-in VMM boots real Linux, proven by nesting (issue 4, proof 4). This host's /dev/kvm is
+# The built-in VMM boots real Linux, proven by nesting. This host's /dev/kvm is
 # a paravirtual PVM that cannot run Linux, so: an outer arrow, built by Arrow from Debian's kernel,
 # holds arrow-run, kvm/kvm-amd and an inner hello arrow; it boots under `arrow-run --vmm qemu`
 # (TCG, -cpu EPYC,+svm); inside, the modules give a real KVM and `arrow-run --vmm builtin` boots

@@ -1,4 +1,4 @@
-// CPUID as the guest sees it: KVM's supported set, patched per vCPU (VMM-SPEC.md §2).
+// CPUID as the guest sees it: KVM's supported set, patched per vCPU (docs/vmm.md §2).
 //
 // Leaf 1 gets the APIC id, TSC-deadline, the hypervisor bit and HTT; leaf 6 loses turbo/EPB;
 // leaves 0xB/0x1F report the x2APIC id and a flat topology (one thread per core); AMX is masked

@@ -1,4 +1,4 @@
-// The BIOS e820 memory map handed to Linux in the zero page (VMM-SPEC.md §1): RAM below 640 KiB,
+// The BIOS e820 memory map handed to Linux in the zero page (docs/vmm.md §1): RAM below 640 KiB,
 // the MP table/EBDA/BIOS area reserved, RAM from 1 MiB to the 32-bit hole, the hole left out
 // (never RAM), and the rest of RAM from 4 GiB.
 #pragma once

@@ -1,4 +1,4 @@
-// Every guest-physical address the built-in VMM uses, in one place (VMM-SPEC.md §1).
+// Every guest-physical address the built-in VMM uses, in one place (docs/vmm.md §1).
 //
 // Low memory holds the boot structures (GDT, IDT, zero page, page tables, command line, MP
 // table); the kernel is loaded at 1 MiB and the initrd at the top of low RAM. A 1 GiB hole
@@ -40,7 +40,7 @@ inline constexpr int kMaxVirtioDevices = 8;
 // Synthetic real-mode guests (tests) start here with CS=0.
 inline constexpr uint64_t kRealModeEntry = 0x1000;
 
-// Boot-protocol I/O ports (DESIGN.md guest contract).
+// Boot-protocol I/O ports (docs/architecture.md, "Guest contract").
 inline constexpr uint16_t kExitPort = 0xf4;        // the app's exit status byte
 inline constexpr uint16_t kBootTimerPort = 0x4f0;  // "init started"
 inline constexpr uint16_t kCom1Base = 0x3f8;

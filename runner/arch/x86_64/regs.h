@@ -1,7 +1,7 @@
 // The initial vCPU state of the Linux 64-bit boot protocol (and of the synthetic test guests):
 // GDT/IDT in guest memory, segment registers, control registers, general registers, FPU and the
 // MSRs every vCPU starts with. Pure functions build the KVM structures so tests can check them;
-// vstate/vcpu.cc applies them in the order VMM-SPEC.md §2 requires.
+// vstate/vcpu.cc applies them in the order docs/vmm.md §2 requires.
 #pragma once
 
 #include <linux/kvm.h>

@@ -1,6 +1,7 @@
-// The guest-contract ports (DESIGN.md): a byte written to 0xf4 is the app's exit status (the
-// same port QEMU's isa-debug-exit uses), and any write to 0x4f0 is the "init started" signal of
-// the boot timer, timestamped here by the VMM like Firecracker's boot-timer device.
+// The guest-contract ports (docs/architecture.md, "Guest contract"): a byte written to 0xf4 is
+// the app's exit status (the same port QEMU's isa-debug-exit uses), and any write to 0x4f0 is the
+// "init started" signal of the boot timer, timestamped here by the VMM like Firecracker's
+// boot-timer device.
 #pragma once
 
 #include <cstdint>

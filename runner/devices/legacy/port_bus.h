@@ -1,5 +1,5 @@
 // The port-I/O bus: routes each guest IN/OUT to COM1, the i8042, the exit port or the boot
-// timer, and handles every other port as VMM-SPEC.md §3 says. Ports a Linux guest pokes while
+// timer, and handles every other port as docs/vmm.md §3 says. Ports a Linux guest pokes while
 // probing absent hardware (POST 0x80, CMOS 0x70/0x71, PCI 0xcf8-0xcff, COM2-4, DMA, 0x92, 0xed,
 // LPT, VGA) read 0 and drop writes; COM2 is Arrow's control channel (ttyS1: stop requests in,
 // arrow-init's reports out), never the app's console; anything else reads all-ones like an empty ISA bus and is

@@ -1,4 +1,4 @@
-// An 8250/16550A UART as Linux's 8250 driver expects it (VMM-SPEC.md §3).
+// An 8250/16550A UART as Linux's 8250 driver expects it (docs/vmm.md §3).
 //
 // Output bytes go to a sink; input bytes are queued by the VMM's console thread. The interrupt
 // is level-triggered: the device tells the VMM whenever its line changes, and the VMM forwards

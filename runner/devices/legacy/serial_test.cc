@@ -1,4 +1,4 @@
-// UART register behaviour (VMM-SPEC.md §3) and the port bus around it.
+// UART register behaviour (docs/vmm.md §3) and the port bus around it.
 #include "runner/devices/legacy/serial.h"
 
 #include <gtest/gtest.h>
