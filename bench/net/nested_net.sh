@@ -14,22 +14,10 @@ set -euo pipefail
 BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR [RUNS]}" && pwd)
 RUNS=${2:-3}
 KERNEL=${KERNEL:-/vmlinuz}
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-sed -n "/^cat >\"\$TMP\/httpd.c\" <<'C'/,/^C$/p" "$SRC/tests/e2e/nested_net_test.sh" | sed '1d;$d' >"$TMP/httpd.c"
-gcc -O2 -o "$TMP/httpd" "$TMP/httpd.c"
-head -c 16000000 /dev/urandom >"$TMP/big.bin"
-head -c 1024 /dev/urandom >"$TMP/small.bin"
-cat >"$TMP/inner.recipe" <<'R'
-name = "inner"
-[app]
-exec = "/usr/bin/httpd"
-ports = [80]
-[files]
-map = { "/usr/bin/httpd" = "httpd", "/srv/big.bin" = "big.bin", "/srv/small.bin" = "small.bin" }
-R
-"$BUILD_DIR/bin/arrow-build" -q "$TMP/inner.recipe" -o "$TMP/inner.arrow"
+source "$(dirname "$0")/lib.sh"
+build_server_arrow "$BUILD_DIR" "$TMP"
 cat >"$TMP/bench.sh" <<S
 #!/bin/sh
 # In the outer guest: switch to a tmpfs root (passt's sandbox needs one), then measure.
@@ -76,7 +64,7 @@ exec = "/bench.sh"
 env = { PATH = "/usr/bin:/usr/sbin" }
 [files]
 include = ["/usr/bin/curl", "/usr/bin/ab", "/usr/bin/sleep", "/usr/bin/sed", "/usr/bin/mkdir", "/usr/bin/mount", "/usr/bin/cp", "/usr/sbin/chroot", "/usr/bin/passt"]
-map = { "/bench.sh" = "bench.sh", "/usr/bin/arrow-run" = "arrow-run", "/inner.arrow" = "inner.arrow", "/usr/bin/qemu-system-x86_64" = "/usr/bin/qemu-system-x86_64", "/usr/share/qemu/qboot.rom" = "/usr/share/qemu/qboot.rom" }
+map = { "/bench.sh" = "bench.sh", "/usr/bin/arrow-run" = "arrow-run", "/inner.arrow" = "server.arrow", "/usr/bin/qemu-system-x86_64" = "/usr/bin/qemu-system-x86_64", "/usr/share/qemu/qboot.rom" = "/usr/share/qemu/qboot.rom" }
 [kernel]
 image = "$KERNEL"
 # A NIC of its own for the outer guest: passt refuses to start without a routable interface.

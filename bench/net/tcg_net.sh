@@ -7,22 +7,10 @@
 set -euo pipefail
 BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR [RUNS]}" && pwd)
 RUNS=${2:-3}
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-sed -n "/^cat >\"\$TMP\/httpd.c\" <<'C'/,/^C$/p" "$SRC/tests/e2e/nested_net_test.sh" | sed '1d;$d' >"$TMP/httpd.c"
-gcc -O2 -o "$TMP/httpd" "$TMP/httpd.c"
-head -c 16000000 /dev/urandom >"$TMP/big.bin"
-head -c 1024 /dev/urandom >"$TMP/small.bin"
-cat >"$TMP/web.recipe" <<'R'
-name = "web"
-[app]
-exec = "/usr/bin/httpd"
-ports = [80]
-[files]
-map = { "/usr/bin/httpd" = "httpd", "/srv/big.bin" = "big.bin", "/srv/small.bin" = "small.bin" }
-R
-"$BUILD_DIR/bin/arrow-build" -q "$TMP/web.recipe" -o "$TMP/web.arrow"
+source "$(dirname "$0")/lib.sh"
+build_server_arrow "$BUILD_DIR" "$TMP"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 measure() {
   local name=$1 pid=$2 i
@@ -33,10 +21,10 @@ measure() {
   done
   kill -TERM "$pid"; wait "$pid" || true
 }
-"$BUILD_DIR/bin/arrow-run" "$TMP/web.arrow" --vmm qemu -q --timeout 1200s -p "127.0.0.1:$PORT:80" </dev/null >/dev/null 2>&1 &
+"$BUILD_DIR/bin/arrow-run" "$TMP/server.arrow" --vmm qemu -q --timeout 1200s -p "127.0.0.1:$PORT:80" </dev/null >/dev/null 2>&1 &
 measure qemu+arrow $!
 ARROW_QEMU_EXTRA="-netdev user,id=q0,hostfwd=tcp:127.0.0.1:$PORT-:80 -device virtio-net-device,netdev=q0" \
-  "$BUILD_DIR/bin/arrow-run" "$TMP/web.arrow" --vmm qemu -q --timeout 1200s --net none \
+  "$BUILD_DIR/bin/arrow-run" "$TMP/server.arrow" --vmm qemu -q --timeout 1200s --net none \
   --append "arrow.ip=10.0.2.15/24 arrow.gw=10.0.2.2 arrow.dns=10.0.2.3" </dev/null >/dev/null 2>&1 &
 measure qemu+user $!
 python3 - "$TMP/results" <<'P'

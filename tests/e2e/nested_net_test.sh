@@ -1,67 +1,18 @@
 #!/usr/bin/env bash
 # The built-in VMM's NIC, proven by nesting (this host's PVM KVM cannot run Linux): an outer
 # arrow (Debian's kernel + kvm-amd, under qemu TCG with -cpu EPYC,+svm) holds arrow-run, curl
-# and an inner arrow: a small HTTP server (compiled here) on the tuned kernel with the net
+# and an inner arrow: a small HTTP server (tests/e2e/httpd.c) on the tuned kernel with the net
 # fragment. Inside, `arrow-run --vmm builtin -p 127.0.0.1:8080:80` boots it; curl in the outer
 # guest downloads a generated 4 MB file through the built-in VMM's virtio-net and libslirp and
 # compares it; then the same through --net passt (the outer guest has a NIC of its own, since
 # passt refuses to start on a host without a routable interface); SIGTERM stops the inner app
-# gracefully each time.
-# Every result is printed by the outer guest and checked here.
+# gracefully each time. Every result is printed by the outer guest and checked here.
 source "$(dirname "$0")/lib.sh"
 KERNEL=${KERNEL:-/vmlinuz}
 ver=$(basename "$(readlink -f "$KERNEL")" | sed 's/^vmlinuz-//')
 [ -e "/lib/modules/$ver/modules.dep" ] || { echo "FAIL: /lib/modules/$ver missing (scripts/install-deps.sh installs linux-image-amd64)"; exit 1; }
 
-cat >"$TMP/httpd.c" <<'C'
-/* A tiny HTTP/1.0 file server: GET /NAME serves /srv/NAME. SIGTERM: exit 3. */
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-static void on_term(int s) { (void)s; static const char m[] = "httpd: SIGTERM, bye\n"; write(1, m, sizeof m - 1); _exit(3); }
-int main(void) {
-  signal(SIGTERM, on_term);
-  signal(SIGPIPE, SIG_IGN);
-  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
-  if (bind(s, (void *)&a, sizeof a) || listen(s, 64)) { perror("httpd: bind"); return 1; }
-  printf("httpd: listening on 80\n");
-  fflush(stdout);
-  for (;;) {
-    int c = accept(s, 0, 0);
-    if (c < 0) continue;
-    char req[1024], path[600], hdr[128];
-    ssize_t n = read(c, req, sizeof req - 1);
-    if (n > 0) {
-      req[n] = 0;
-      char name[256] = "";
-      sscanf(req, "GET /%255[^ ]", name);
-      snprintf(path, sizeof path, "/srv/%s", strstr(name, "..") ? "" : name);
-      int f = open(path, O_RDONLY);
-      struct stat st;
-      if (f >= 0 && fstat(f, &st) == 0 && S_ISREG(st.st_mode)) {
-        int h = snprintf(hdr, sizeof hdr, "HTTP/1.0 200 OK\r\nContent-Length: %lld\r\n\r\n", (long long)st.st_size);
-        write(c, hdr, h);
-        off_t off = 0;
-        while (off < st.st_size && sendfile(c, f, &off, st.st_size - off) > 0) {}
-      } else {
-        static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-        write(c, nf, sizeof nf - 1);
-      }
-      if (f >= 0) close(f);
-    }
-    close(c);
-  }
-}
-C
-gcc -O2 -o "$TMP/httpd" "$TMP/httpd.c"
+gcc -O2 -o "$TMP/httpd" "$SOURCE_DIR/tests/e2e/httpd.c"
 head -c 4000000 /dev/urandom >"$TMP/big.bin"
 cat >"$TMP/inner.recipe" <<'R'
 name = "inner"
