@@ -41,7 +41,10 @@ last=$(tail -n 1 "$TMP/json.out")
 if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["exit_status"]==0 and j["outcome"]=="exited" and j["run_time_ms"]>0' "$last"; then
   pass "json: last line is the result object"
 else fail "json: last line is <$last>"; fi
-expect_contains "boot-time: run time printed" "$TMP/json.err" "arrow-run: run "
+expect_contains "boot-time: boot and run time printed (qemu too, from arrow-init's control-channel mark)" "$TMP/json.err" "arrow-run: boot "
+if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert 0 < j["boot_time_ms"] <= j["run_time_ms"]' "$last"; then
+  pass "json: boot_time_ms measured and within the run"
+else fail "json: boot_time_ms missing or out of range in <$last>"; fi
 if grep -q "using qemu" "$TMP/json.err"; then fail "quiet: runner chatter printed"; else pass "quiet: no runner chatter"; fi
 
 run_capture "$TMP/timeout.out" "$ARROW_RUN" "$TMP/hello.arrow" --timeout 500ms
