@@ -76,8 +76,8 @@ void VirtioNet::Notify(uint32_t index) {
   if (index < 2) (void)!write(kick_fd_[index], &one, sizeof one);
 }
 
-NetStats VirtioNet::stats() const {
-  std::lock_guard lock(const_cast<MmioTransport&>(transport_).mu());
+NetStats VirtioNet::stats() {
+  std::lock_guard lock(transport_.mu());
   return stats_;
 }
 

@@ -52,7 +52,7 @@ class VirtioNet final : public VirtioDevice {
   // Starts / stops the event thread. Stop() is idempotent and joins.
   void Start();
   void Stop();
-  NetStats stats() const;
+  NetStats stats();
 
   // VirtioDevice
   uint32_t device_id() const override { return kNetDeviceId; }
