@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,42 +18,11 @@
 
 #include "common/file_util.h"
 #include "runner/net/pump.h"
+#include "runner/spawn.h"
+#include "runner/stop.h"
 
 namespace arrow::runner {
 namespace fs = std::filesystem;
-namespace {
-
-std::atomic<int> g_signal{0}, g_signals{0};
-void OnSignal(int sig) {
-  g_signal.store(sig);
-  g_signals.fetch_add(1);
-}
-
-// SIGINT/SIGTERM/SIGHUP become stop requests for the guest while qemu runs.
-class StopSignals {
- public:
-  StopSignals() {
-    g_signal.store(0);
-    g_signals.store(0);
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &sa, &old_[i]);
-    sa.sa_handler = SIG_IGN;  // the frame pump's libslirp writes to sockets whose peer left
-    sigaction(SIGPIPE, &sa, &old_pipe_);
-  }
-  ~StopSignals() {
-    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &old_[i], nullptr);
-    sigaction(SIGPIPE, &old_pipe_, nullptr);
-  }
-
- private:
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old_[3]{};
-  struct sigaction old_pipe_ {};
-};
-
-}  // namespace
 
 bool KvmUsableForLinux(std::string* why) {
   if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -185,82 +153,36 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
       }
     }
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // A close-on-exec pipe tells an exec failure (the child writes errno) from qemu's own exit.
-  StopSignals signals;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Err("pipe: ", std::strerror(errno));
-  pid_t pid = fork();
-  if (pid < 0) return Err("fork: ", std::strerror(errno));
-  if (pid == 0) {
-    close(fds[0]);
-    if (guest_sock >= 0) fcntl(guest_sock, F_SETFD, 0);  // qemu inherits its NIC's socket
-    execvp(argv[0], argv.data());
-    int err = errno;
-    (void)!write(fds[1], &err, sizeof err);
-    _exit(127);
-  }
-  close(fds[1]);
+  HostSignals signals;
+  auto child = SpawnChild(args, guest_sock);
   if (guest_sock >= 0) close(guest_sock);
-  if (pump) pump->Start();
-  int exec_errno = 0;
-  ssize_t got = read(fds[0], &exec_errno, sizeof exec_errno);
-  close(fds[0]);
-  if (got == sizeof exec_errno) {
-    waitpid(pid, nullptr, 0);
-    return Err("cannot run qemu-system-x86_64: ", std::strerror(exec_errno),
+  if (!child)
+    return Err("cannot run qemu-system-x86_64: ", child.message(),
                " (Debian: apt-get install qemu-system-x86)");
-  }
+  const pid_t pid = *child;
+  if (pump) pump->Start();
   const auto start = std::chrono::steady_clock::now();
   int status = 0;
-  bool timed_out = false, init_up = false, killed = false;
+  bool timed_out = false, killed = false;
   std::optional<std::chrono::nanoseconds> boot_time;
-  std::string line, why_killed;
-  int signals_seen = 0;
-  auto stop_deadline = std::chrono::steady_clock::time_point::max();
+  std::string why_killed;
+  ControlLines lines;
+  GracefulStop stop(o.stop_timeout);
+  auto send_stop = [&] { return lines.init_up() && write(ctl_in, "stop\n", 5) == 5; };
   for (;;) {
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) return Err("waitpid: ", std::strerror(errno));
     const auto now = std::chrono::steady_clock::now();
     char buf[256];
-    for (ssize_t n; (n = read(ctl_out, buf, sizeof buf)) > 0;) {
-      for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] != '\n') {
-          if (line.size() < 128) line.push_back(buf[i]);
-          continue;
-        }
-        if (line == "arrow:init" && !init_up) {
-          init_up = true;
-          boot_time = now - start;
-        }
-        line.clear();
-      }
-    }
-    auto kill_now = [&](std::string why) {
+    for (ssize_t n; (n = read(ctl_out, buf, sizeof buf)) > 0;)
+      for (ssize_t i = 0; i < n; i++)
+        if (lines.Feed(buf[i])) boot_time = now - start;
+    if (auto why = stop.Tick(send_stop)) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       killed = true;
-      why_killed = std::move(why);
-    };
-    if (int n = g_signals.load(); n > signals_seen) {
-      const int sig = g_signal.load();
-      if (signals_seen == 0 && init_up && write(ctl_in, "stop\n", 5) == 5) {
-        stop_deadline = now + o.stop_timeout;
-        fprintf(stderr, "arrow-run: %s: stopping the app (SIGTERM), killed after %lld ms\n",
-                strsignal(sig), static_cast<long long>(o.stop_timeout.count()));
-        signals_seen = n;
-      } else {
-        kill_now(std::string("stopped by signal ") + strsignal(sig));
-        break;
-      }
-    }
-    if (now >= stop_deadline) {
-      kill_now("the app did not stop within " + std::to_string(o.stop_timeout.count()) +
-               " ms of its SIGTERM: the guest was stopped");
+      why_killed = std::move(*why);
       break;
     }
     if (o.timeout.count() > 0 && now - start > o.timeout) {

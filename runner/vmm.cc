@@ -27,6 +27,7 @@
 #include "runner/arch/x86_64/regs.h"
 #include "runner/devices/legacy/port_bus.h"
 #include "runner/devices/virtio/net.h"
+#include "runner/stop.h"
 #include "runner/vstate/memory.h"
 #include "runner/vstate/vcpu.h"
 #include "runner/vstate/vm.h"
@@ -36,42 +37,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::atomic<int> g_host_signal{0};
-std::atomic<int> g_host_signals{0};  // how many arrived
-void OnHostSignal(int sig) {
-  g_host_signal.store(sig);
-  g_host_signals.fetch_add(1);
-}
 void OnKick(int) {}
 
-// Host signal handlers for the duration of a run, restored on every path.
+// The vCPU kick handler and the host signals (stop.h) for the duration of a run, restored on
+// every path.
 class SignalScope {
  public:
   SignalScope() {
-    g_host_signal.store(0);
-    g_host_signals.store(0);
     struct sigaction sa {};
     sa.sa_handler = OnKick;  // no SA_RESTART: the kick must interrupt KVM_RUN
     sigemptyset(&sa.sa_mask);
     sigaction(Vcpu::KickSignal(), &sa, &old_kick_);
-    sa.sa_handler = OnHostSignal;
-    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &sa, &old_[i]);
-    // A published port's client that goes away must not kill the VMM: libslirp writes to its
-    // socket and gets EPIPE instead.
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, &old_pipe_);
   }
-  ~SignalScope() {
-    sigaction(SIGPIPE, &old_pipe_, nullptr);
-    sigaction(Vcpu::KickSignal(), &old_kick_, nullptr);
-    for (int i = 0; i < 3; i++) sigaction(kSignals[i], &old_[i], nullptr);
-  }
+  ~SignalScope() { sigaction(Vcpu::KickSignal(), &old_kick_, nullptr); }
 
  private:
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
   struct sigaction old_kick_ {};
-  struct sigaction old_pipe_ {};
-  struct sigaction old_[3]{};
+  HostSignals host_;
 };
 
 // Raw mode on a terminal stdin (the guest's line discipline does the editing), restored on
@@ -147,7 +129,6 @@ class Run {
   Status SetupNet(std::string& cmdline);
   void ConsoleLoop(bool tty);
   void ConsoleOut(uint8_t b);
-  void ControlOut(uint8_t b);
   void FlushOutput();
   void WriteOutLocked();
   void StopAndJoin();
@@ -172,8 +153,7 @@ class Run {
   std::atomic<int64_t> first_out_ns_{-1};
   std::atomic<uint64_t> exits_{0};
 
-  std::atomic<bool> init_up_{false};  // arrow-init announced itself on the control channel
-  std::string ctl_line_;              // vCPU threads under the port bus's lock
+  ControlLines ctl_;  // fed by vCPU threads under the port bus's lock
 
   std::mutex out_mu_;
   std::string out_;
@@ -228,7 +208,7 @@ Status Run::Setup() {
     boot_ns_.compare_exchange_strong(
         none, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count());
   };
-  ev.control_out = [this](uint8_t b) { ControlOut(b); };
+  ev.control_out = [this](uint8_t b) { ctl_.Feed(static_cast<char>(b)); };
   ev.com2_irq = [this](bool level) {
     if (vm_->irqchip()) (void)vm_->SetIrqLine(layout::kCom2Irq, level);
   };
@@ -302,16 +282,6 @@ void Run::ConsoleOut(uint8_t b) {
   tail_.push_back(static_cast<char>(b));
   if (tail_.size() > 8192) tail_.erase(0, 4096);
   if (b == '\n' || out_.size() >= 4096) WriteOutLocked();
-}
-
-// arrow-init's lines on the control channel; bounded so a guest cannot grow the buffer.
-void Run::ControlOut(uint8_t b) {
-  if (b != '\n') {
-    if (ctl_line_.size() < 128) ctl_line_.push_back(static_cast<char>(b));
-    return;
-  }
-  if (ctl_line_ == "arrow:init") init_up_.store(true);
-  ctl_line_.clear();
 }
 
 // Line-buffered console: one write per line (or 4 KiB), and whatever is pending every 20 ms
@@ -511,9 +481,11 @@ VmmResult Run::Execute() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 
   const auto deadline = c_.timeout.count() > 0 ? t0_ + c_.timeout : Clock::time_point::max();
-  auto stop_deadline = Clock::time_point::max();
-  int signals_seen = 0;
-  bool graceful = false;
+  GracefulStop stop(c_.stop_timeout);
+  auto send_stop = [this] {
+    const uint8_t msg[] = {'s', 't', 'o', 'p', '\n'};
+    return c_.control_channel && ctl_.init_up() && bus_->ControlInput(msg, sizeof msg) == sizeof msg;
+  };
   {
     std::unique_lock lock(mu_);
     while (!done_) {
@@ -521,25 +493,8 @@ VmmResult Run::Execute() {
       if (done_) break;
       lock.unlock();
       FlushOutput();
-      const int signals = g_host_signals.load();
-      if (signals > signals_seen) {
-        const int sig = g_host_signal.load();
-        if (signals_seen == 0 && c_.control_channel && init_up_.load()) {
-          const uint8_t stop[] = {'s', 't', 'o', 'p', '\n'};
-          graceful = bus_->ControlInput(stop, sizeof stop) == sizeof stop;
-        }
-        if (graceful && signals_seen == 0) {
-          stop_deadline = Clock::now() + c_.stop_timeout;
-          fprintf(stderr, "arrow-run: %s: stopping the app (SIGTERM), killed after %lld ms\n",
-                  strsignal(sig), static_cast<long long>(c_.stop_timeout.count()));
-        } else {
-          Finish(Outcome::kInterrupted, 0, std::string("stopped by signal ") + strsignal(sig));
-        }
-        signals_seen = signals;
-      } else if (Clock::now() >= stop_deadline) {
-        Finish(Outcome::kInterrupted, 0,
-               "the app did not stop within " + std::to_string(c_.stop_timeout.count()) +
-                   " ms of its SIGTERM: the guest was stopped");
+      if (auto why = stop.Tick(send_stop)) {
+        Finish(Outcome::kInterrupted, 0, std::move(*why));
       } else if (Clock::now() >= deadline)
         Finish(
             Outcome::kTimeout, 0,
@@ -555,7 +510,7 @@ VmmResult Run::Execute() {
     r = result_;
   }
   r.run_time = Clock::now() - t0_;
-  r.graceful_stop = graceful;
+  r.graceful_stop = stop.requested();
   if (int64_t b = boot_ns_.load(); b >= 0) r.boot_time = std::chrono::nanoseconds(b);
   if (getenv("ARROW_VMM_DEBUG")) {
     fprintf(stderr, "arrow-run: %llu exits to the VMM; first console byte at %.1f ms\n",

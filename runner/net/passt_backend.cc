@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "runner/net/stream.h"
+#include "runner/spawn.h"
 
 namespace arrow::runner::net {
 namespace {
@@ -122,34 +123,14 @@ Result<std::unique_ptr<NetBackend>> CreatePasstBackend(const PasstOptions& o) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return Err("--net passt: socketpair: ", std::strerror(errno));
-  auto args = PasstArgs(o, sv[1]);
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  int err_pipe[2];
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Err("--net passt: pipe: ", std::strerror(errno));
-  pid_t pid = fork();
-  if (pid < 0) return Err("--net passt: fork: ", std::strerror(errno));
-  if (pid == 0) {
-    close(sv[0]);
-    close(err_pipe[0]);
-    fcntl(sv[1], F_SETFD, 0);  // passt inherits the guest's end
-    execvp(argv[0], argv.data());
-    int e = errno;
-    (void)!write(err_pipe[1], &e, sizeof e);
-    _exit(127);
-  }
+  auto child = SpawnChild(PasstArgs(o, sv[1]), sv[1]);  // passt inherits the guest's end
   close(sv[1]);
-  close(err_pipe[1]);
-  int exec_errno = 0;
-  ssize_t got = read(err_pipe[0], &exec_errno, sizeof exec_errno);
-  close(err_pipe[0]);
-  if (got == sizeof exec_errno) {
+  if (!child) {
     close(sv[0]);
-    waitpid(pid, nullptr, 0);
-    return Err("--net passt: cannot run '", o.binary, "': ", std::strerror(exec_errno),
+    return Err("--net passt: cannot run '", o.binary, "': ", child.message(),
                " (Debian: apt-get install passt)");
   }
+  const pid_t pid = *child;
   // passt exits at once on a bad option or a port it cannot bind: give it a moment to say so.
   for (int i = 0; i < 20; i++) {
     int st;

@@ -1,0 +1,67 @@
+// The graceful-stop policy both VMMs follow, with real signals raised at this process.
+#include "runner/stop.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace arrow::runner {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ControlLines, InitOnceAndBounded) {
+  ControlLines l;
+  for (char c : std::string(500, 'x') + "\n") EXPECT_FALSE(l.Feed(c));  // overlong: no effect
+  EXPECT_FALSE(l.init_up());
+  bool seen = false;
+  for (char c : std::string("arrow:init\n")) seen |= l.Feed(c);
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(l.init_up());
+  seen = false;
+  for (char c : std::string("arrow:init\n")) seen |= l.Feed(c);
+  EXPECT_FALSE(seen);  // the boot mark is taken once
+}
+
+TEST(GracefulStop, SignalBeforeInitStopsAtOnce) {
+  HostSignals s;
+  GracefulStop stop(10s);
+  EXPECT_FALSE(stop.Tick([] { return false; }));
+  raise(SIGTERM);  // counted, not fatal
+  auto why = stop.Tick([] { return false; });
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, std::string("stopped by signal ") + strsignal(SIGTERM));
+  EXPECT_FALSE(stop.requested());
+}
+
+TEST(GracefulStop, FirstSignalRequestsSecondKills) {
+  HostSignals s;
+  GracefulStop stop(10s);
+  int sent = 0;
+  raise(SIGINT);
+  EXPECT_FALSE(stop.Tick([&] { return ++sent == 1; }));
+  EXPECT_TRUE(stop.requested());
+  EXPECT_EQ(sent, 1);
+  EXPECT_FALSE(stop.Tick([&] { return ++sent == 1; }));  // nothing new: keep waiting
+  raise(SIGHUP);
+  auto why = stop.Tick([&] { return ++sent == 1; });
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, std::string("stopped by signal ") + strsignal(SIGHUP));
+  EXPECT_EQ(sent, 1);  // asked once only
+  raise(SIGPIPE);      // ignored
+  EXPECT_EQ(HostSignals::count(), 2);
+}
+
+TEST(GracefulStop, GracePeriodEnds) {
+  HostSignals s;
+  GracefulStop stop(50ms);
+  raise(SIGTERM);
+  EXPECT_FALSE(stop.Tick([] { return true; }));
+  std::this_thread::sleep_for(80ms);
+  auto why = stop.Tick([] { return true; });
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "the app did not stop within 50 ms of its SIGTERM: the guest was stopped");
+}
+
+}  // namespace
+}  // namespace arrow::runner
