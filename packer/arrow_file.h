@@ -1,8 +1,9 @@
 // The .arrow file: an OCI image-layout archive (tar of oci-layout, index.json, blobs/sha256/*).
 //
 // One manifest (artifactType application/vnd.arrow.image.v1) with a config blob
-// (application/vnd.arrow.config.v1+json) and two layers: the kernel (application/vnd.arrow.kernel.v1)
-// and the initramfs (application/vnd.arrow.initramfs.v1.cpio+zstd). Written reproducibly
+// (application/vnd.arrow.config.v1+json) and its layers: the kernel (application/vnd.arrow.kernel.v1),
+// the initramfs (application/vnd.arrow.initramfs.v1.cpio+zstd) and, for a large app, its files
+// as a read-only EROFS root (application/vnd.arrow.rootfs.v1.erofs). Written reproducibly
 // (sorted members, fixed mtime, uid/gid 0) and atomically. Reading verifies every digest and size
 // and rejects path traversal, links, oversize members and malformed JSON.
 #pragma once
@@ -22,6 +23,7 @@ inline constexpr char kArtifactType[] = "application/vnd.arrow.image.v1";
 inline constexpr char kConfigMediaType[] = "application/vnd.arrow.config.v1+json";
 inline constexpr char kKernelMediaType[] = "application/vnd.arrow.kernel.v1";
 inline constexpr char kInitramfsMediaType[] = "application/vnd.arrow.initramfs.v1.cpio+zstd";
+inline constexpr char kRootfsMediaType[] = "application/vnd.arrow.rootfs.v1.erofs";
 inline constexpr char kManifestMediaType[] = "application/vnd.oci.image.manifest.v1+json";
 
 struct LayerInput {

@@ -1,10 +1,12 @@
 // From an .arrow image and arrow-run's options to a bootable kernel + initrd + command line,
 // shared by both backends; and the built-in VMM backend itself.
 //
-// `-- args` and `--env K=V` reach the guest without rebuilding the image: a second, tiny
+// `-- args`, `--env K=V` and `-v` reach the guest without rebuilding the image: a second, tiny
 // initramfs archive is appended to the image's one (the kernel unpacks concatenated archives in
 // order, later files replacing earlier ones) holding new /.arrow/argv and /.arrow/env, computed
-// from the image config's entrypoint and env. arrow-init reads them as usual.
+// from the image config's entrypoint and env, and /.arrow/volumes (the mounts arrow-init makes).
+// An arrow with an EROFS root layer gets it as a read-only disk (serial arrow-root) from a
+// sealed memfd; volumes are their image files, checked and locked before anything boots.
 #pragma once
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include "common/result.h"
 #include "packer/arrow_file.h"
 #include "runner/net/network.h"
+#include "runner/volume.h"
 #include "runner/vmm.h"
 
 namespace arrow::runner {
@@ -32,6 +35,15 @@ struct RunOptions {
   bool console_input = true;                     // forward stdin to the guest console
   net::NetworkOptions net;                       // -p, -P, --net, --allow-host-loopback
   std::chrono::milliseconds stop_timeout{10000};  // SIGTERM to arrow-run: the app's grace period
+  std::vector<std::string> volumes;               // -v IMAGE:/path[:ro]
+};
+
+// A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.
+struct DiskSpec {
+  std::shared_ptr<DiskFile> file;
+  std::string serial;    // how arrow-init finds it
+  bool read_only = false;
+  std::string host;      // a path qemu can open: the image, or /proc/<pid>/fd/<n> for a layer
 };
 
 struct BootSpec {
@@ -45,6 +57,8 @@ struct BootSpec {
   // qemu's "microvm" machine, which also starts faster; prebuilt distro kernels stay on "pc".
   bool tuned_kernel = false;
   net::NetworkPlan net;  // checked, ports resolved; its guest parameters are in cmdline
+  std::vector<DiskSpec> disks;  // the root layer's disk first, then the volumes in -v order
+  std::vector<std::string> notes;  // one-line remarks for the user (ephemeral volumes)
 };
 
 // arrow-init's control channel (COM2, both VMMs): stop requests in, "arrow:init" and

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -122,6 +123,21 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
                              std::string(boot->tuned_kernel ? "virtio-net-device" : "virtio-net-pci") +
                                  ",netdev=n0,mac=" + mac});
   }
+  // Disks: the root layer and the volumes, on qemu's virtio-blk with the same serials. With
+  // cache=writeback qemu answers a guest FLUSH only after fdatasync, as the built-in VMM does.
+  for (size_t i = 0; i < boot->disks.size(); i++) {
+    const DiskSpec& d = boot->disks[i];
+    std::string file;  // qemu's option syntax doubles commas in values
+    for (char ch : d.host) file += ch == ',' ? std::string(",,") : std::string(1, ch);
+    const std::string id = "disk" + std::to_string(i);
+    args.insert(args.end(),
+                {"-drive", "if=none,id=" + id + ",format=raw,cache=writeback,discard=unmap,file=" + file +
+                               (d.read_only ? ",read-only=on" : ""),
+                 "-device", std::string(boot->tuned_kernel ? "virtio-blk-device" : "virtio-blk-pci") +
+                                ",drive=" + id + ",serial=" + d.serial});
+  }
+  if (!o.quiet)
+    for (const auto& n : boot->notes) fprintf(stderr, "arrow-run: %s\n", n.c_str());
   // The control channel: COM2 on a pair of FIFOs (qemu's pipe chardev opens PATH.in and
   // PATH.out); opened here first, read-write and non-blocking, so neither side blocks.
   const std::string ctl = (tmp->path() / "ctl").string();

@@ -26,8 +26,8 @@
 #include "runner/arch/x86_64/page_tables.h"
 #include "runner/arch/x86_64/regs.h"
 #include "runner/devices/legacy/port_bus.h"
-#include "runner/devices/virtio/net.h"
 #include "runner/stop.h"
+#include "runner/virtio_bus.h"
 #include "runner/vstate/memory.h"
 #include "runner/vstate/vcpu.h"
 #include "runner/vstate/vm.h"
@@ -97,24 +97,12 @@ Status LoadLinux(GuestMemory& mem, const VmmConfig& c, const std::string& cmdlin
                    std::string_view(reinterpret_cast<const char*>(zp->data()), zp->size()));
 }
 
-// An owned file descriptor (eventfds of the devices' interrupts).
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 class Run {
  public:
   explicit Run(const VmmConfig& c) : c_(c), t0_(Clock::now()) {}
   ~Run() {
     StopAndJoin();
-    net_.reset();  // before the VM and memory it points into
+    virtio_.reset();  // before the VM and memory it points into
   }
 
   Status Setup();
@@ -126,7 +114,7 @@ class Run {
   bool HandleExit(Vcpu& v);
   bool HandleIo(Vcpu& v);
   bool HandleMmio(Vcpu& v);
-  Status SetupNet(std::string& cmdline);
+  Status SetupVirtio(std::string& cmdline);
   void ConsoleLoop(bool tty);
   void ConsoleOut(uint8_t b);
   void FlushOutput();
@@ -141,8 +129,7 @@ class Run {
   std::unique_ptr<PortBus> bus_;
   std::vector<std::thread> threads_;
   std::thread console_;
-  std::unique_ptr<virtio::VirtioNet> net_;
-  Fd net_irq_;
+  std::optional<VirtioBus> virtio_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -172,7 +159,7 @@ Status Run::Setup() {
   ARROW_TRY(vm_->MapMemory(*mem_));
 
   std::string cmdline = c_.cmdline;
-  if (c_.net) ARROW_TRY(SetupNet(cmdline));
+  ARROW_TRY(SetupVirtio(cmdline));
 
   uint64_t entry = 0;
   switch (c_.kind) {
@@ -227,35 +214,13 @@ Status Run::Setup() {
   return Ok{};
 }
 
-// The NIC: virtio-mmio device 0. Queue notifies go straight to the device's eventfds through
-// KVM ioeventfds and its interrupt through an irqfd; where KVM refuses either, the same paths
-// run through MMIO exits and KVM_IRQ_LINE instead (slower, same behaviour).
-Status Run::SetupNet(std::string& cmdline) {
-  const uint64_t base = layout::kVirtioMmioStart;
-  const uint32_t gsi = layout::kVirtioIrqStart;
-  net_irq_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (net_irq_.fd < 0) return Err("virtio-net: eventfd: ", std::strerror(errno));
-  std::function<void()> interrupt;
-  if (vm_->AddIrqFd(net_irq_.fd, gsi)) {
-    interrupt = [fd = net_irq_.fd] {
-      uint64_t one = 1;
-      (void)!write(fd, &one, sizeof one);
-    };
-  } else {
-    interrupt = [this, gsi] {
-      (void)vm_->SetIrqLine(gsi, true);
-      (void)vm_->SetIrqLine(gsi, false);
-    };
-  }
-  auto dev = virtio::VirtioNet::Create(*mem_, c_.net, std::move(interrupt));
-  if (!dev) return dev.error();
-  net_ = std::move(*dev);
-  for (uint32_t q = 0; q < 2; q++)
-    (void)vm_->AddIoEventFd(net_->queue_eventfd(q), base + virtio::reg::kQueueNotify, q);
-  char decl[80];
-  snprintf(decl, sizeof decl, " virtio_mmio.device=4K@0x%llx:%u",
-           static_cast<unsigned long long>(base), gsi);
-  cmdline += decl;
+// The virtio-mmio devices, in window order: the NIC, then the disks in the order given.
+Status Run::SetupVirtio(std::string& cmdline) {
+  if (!c_.net && c_.disks.empty()) return Ok{};
+  virtio_.emplace(*vm_, *mem_);
+  if (c_.net) ARROW_TRY(virtio_->AddNet(c_.net));
+  for (const auto& d : c_.disks) ARROW_TRY(virtio_->AddBlock(d));
+  cmdline += virtio_->Declarations();
   return Ok{};
 }
 
@@ -329,15 +294,7 @@ bool Run::HandleMmio(Vcpu& v) {
   }
   const uint64_t a = r->mmio.phys_addr;
   std::span<uint8_t> data(r->mmio.data, r->mmio.len);
-  if (net_ && a >= layout::kVirtioMmioStart &&
-      a - layout::kVirtioMmioStart < layout::kVirtioMmioSize) {
-    const uint64_t off = a - layout::kVirtioMmioStart;
-    if (r->mmio.is_write)
-      net_->transport().Write(off, data);
-    else
-      net_->transport().Read(off, data);
-    return true;
-  }
+  if (virtio_ && virtio_->HandleMmio(a, r->mmio.is_write, data)) return true;
   if (!r->mmio.is_write) std::memset(data.data(), 0xff, data.size());
   return true;
 }
@@ -465,7 +422,7 @@ void Run::StopAndJoin() {
     if (t.joinable()) t.join();
   threads_.clear();
   if (console_.joinable()) console_.join();
-  if (net_) net_->Stop();
+  if (virtio_) virtio_->Stop();
 }
 
 VmmResult Run::Execute() {
@@ -474,7 +431,7 @@ VmmResult Run::Execute() {
   sigemptyset(&set);
   sigaddset(&set, Vcpu::KickSignal());
   pthread_sigmask(SIG_BLOCK, &set, &old);
-  if (net_) net_->Start();
+  if (virtio_) virtio_->Start();
   for (auto& v : vcpus_) threads_.emplace_back([this, vp = v.get()] { VcpuLoop(*vp); });
   RawTerminal term(c_.console_input);
   if (c_.console_input) console_ = std::thread([this, tty = term.active()] { ConsoleLoop(tty); });
@@ -516,15 +473,7 @@ VmmResult Run::Execute() {
     fprintf(stderr, "arrow-run: %llu exits to the VMM; first console byte at %.1f ms\n",
             static_cast<unsigned long long>(exits_.load()),
             static_cast<double>(first_out_ns_.load()) / 1e6);
-    if (net_) {
-      auto st = net_->stats();
-      fprintf(stderr, "arrow-run: virtio-net: %llu frames sent, %llu received, %llu dropped%s%s\n",
-              static_cast<unsigned long long>(st.tx_frames),
-              static_cast<unsigned long long>(st.rx_frames),
-              static_cast<unsigned long long>(st.rx_dropped),
-              net_->transport().last_error().empty() ? "" : "; device error: ",
-              net_->transport().last_error().c_str());
-    }
+    if (virtio_) virtio_->Report(stderr);
     for (const auto& [port, n] : bus_->UnknownPorts())
       fprintf(stderr, "arrow-run: unknown port 0x%x accessed %llu times\n", port,
               static_cast<unsigned long long>(n));

@@ -14,8 +14,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
+#include "runner/devices/virtio/block.h"
 #include "runner/net/backend.h"
 
 namespace arrow::runner {
@@ -38,6 +40,8 @@ struct VmmConfig {
   // A virtio-net NIC (virtio-mmio device 0) whose frames go to this backend; none when null.
   // The VMM declares it on the guest's command line (virtio_mmio.device=...).
   std::shared_ptr<net::NetBackend> net;
+  // virtio-blk disks (the devices after the NIC), in this order; their files stay the caller's.
+  std::vector<virtio::BlockDisk> disks;
   // COM2 (ttyS1) is the control channel of arrow-init (arrow.ctl=ttyS1 on the command line):
   // once init has said "arrow:init" there, SIGINT/SIGTERM/SIGHUP to the VMM becomes a "stop"
   // request (init sends the app SIGTERM) and the app gets `stop_timeout` to exit with its own

@@ -168,6 +168,7 @@ void MmioTransport::WriteStatus(uint32_t v) {
 }
 
 void MmioTransport::ResetLocked() {
+  generation_++;
   if (running_) device_.Reset();
   running_ = false;
   status_ = 0;

@@ -1,6 +1,6 @@
 // The virtio-mmio transport, version 2 ("modern", virtio 1.1 §4.2.2): the 4 KiB register
 // window a device shows the guest, feature negotiation, queue set-up, the device status state
-// machine and the interrupt status. Devices (net now, block next) implement VirtioDevice and
+// machine and the interrupt status. Devices (net, block) implement VirtioDevice and
 // get their queues, their interrupt and NEEDS_RESET from here unchanged.
 //
 // Threads: register accesses come from vCPU threads, queue processing from the device's own
@@ -84,6 +84,8 @@ class MmioTransport {
   uint64_t features() const { return driver_features_; }
   GuestMemory& mem() { return mem_; }
   uint32_t device_status() const { return status_; }
+  // Requires mu(): counts device resets, so work done unlocked can tell its queue was reset.
+  uint64_t generation() const { return generation_; }
   // Requires mu(): the driver gets a used-buffer interrupt.
   void SignalUsed();
   // Requires mu(): a malformed request or ring. Sets NEEDS_RESET, raises a config interrupt,
@@ -106,6 +108,7 @@ class MmioTransport {
   uint32_t status_ = 0, features_sel_ = 0, driver_features_sel_ = 0, queue_sel_ = 0;
   uint32_t interrupt_status_ = 0;
   uint64_t driver_features_ = 0;
+  uint64_t generation_ = 0;
   bool running_ = false;
   std::string last_error_;
 };
