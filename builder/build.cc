@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "common/file_util.h"
 #include "common/sha256.h"
 #include "packer/arrow_file.h"
+#include "packer/erofs.h"
 #include "packer/initramfs.h"
 
 namespace arrow::builder {
@@ -165,18 +167,42 @@ std::vector<PackedFile> FilesFromJson(const nlohmann::json& j) {
   return out;
 }
 
+namespace {
+
+// "16.0 MiB"
+std::string Mib(uint64_t bytes) {
+  char b[32];
+  snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return b;
+}
+
+// Whether the app's files go into an EROFS root layer, and why (recorded in the config).
+bool ChooseErofs(const Recipe& r, const BuildOptions& o, uint64_t app_bytes, std::string* why) {
+  if (r.image.root == "initramfs") {
+    *why = "[image] root = \"initramfs\"";
+    return false;
+  }
+  if (r.image.root == "erofs") {
+    *why = "[image] root = \"erofs\"";
+    return true;
+  }
+  const bool prebuilt = !o.kernel_override.empty() || !r.kernel.image.empty();
+  if (prebuilt) {
+    *why = "auto: a prebuilt kernel (only tuned kernels are known to mount an EROFS root)";
+    return false;
+  }
+  const bool big = app_bytes >= kErofsAutoThreshold;
+  *why = "auto: " + Mib(app_bytes) + " of files " + (big ? ">= " : "< ") +
+         Mib(kErofsAutoThreshold);
+  return big;
+}
+
+}  // namespace
+
 Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ARROW_TRY(CheckInit(o.init_binary));
   auto tmp = TempDir::Create("arrow-build");
   if (!tmp) return tmp.error();
-  KernelChoiceOptions ko;
-  ko.sysroot = o.sysroot;
-  ko.image_override = o.kernel_override;
-  ko.source = o.kernel_source;
-  ko.jobs = o.kernel_jobs;
-  ko.progress = o.progress;
-  auto kernel = ChooseKernel(r, ko, tmp->path());
-  if (!kernel) return kernel.error();
 
   const auto env = AppEnv(r);
   ClosureOptions co;
@@ -201,8 +227,41 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
 
   BuildReport report;
   report.warnings = closure.warnings();
-  auto entries = EntriesFromClosure(closure, &report.files);
-  if (!entries) return entries.error();
+  auto app_entries = EntriesFromClosure(closure, &report.files);
+  if (!app_entries) return app_entries.error();
+  uint64_t app_bytes = 0;
+  for (const auto& f : report.files) app_bytes += f.size;
+  std::string root_why;
+  const bool erofs = ChooseErofs(r, o, app_bytes, &root_why);
+
+  KernelChoiceOptions ko;
+  ko.sysroot = o.sysroot;
+  ko.image_override = o.kernel_override;
+  ko.source = o.kernel_source;
+  ko.jobs = o.kernel_jobs;
+  ko.progress = o.progress;
+  ko.needs_block = erofs;
+  auto kernel = ChooseKernel(r, ko, tmp->path());
+  if (!kernel) return kernel.error();
+  if (erofs && kernel->virtio_blk.has_value() && !kernel->erofs_root)
+    return Err("[image] root = \"erofs\" needs a kernel with virtio-blk, EROFS and overlayfs: ",
+               kernel->origin, " lacks them (add the \"block\" feature)");
+  if (erofs && !kernel->virtio_blk.has_value())
+    report.warnings.push_back("EROFS root with a prebuilt kernel: it must have virtio-blk, "
+                              "virtio-mmio command-line devices, EROFS and overlayfs built in");
+
+  // The app's files: in the initramfs, or in the root layer with the initramfs holding only
+  // what Arrow adds.
+  std::vector<CpioEntry> root_entries;
+  std::vector<CpioEntry>* entries = &*app_entries;
+  if (erofs) {
+    root_entries = std::move(*app_entries);
+    app_entries->clear();
+    for (const char* d : {"/dev", "/proc", "/sys", "/tmp", "/run"}) {
+      std::vector<PackedFile> ignored;  // listed once, with the initramfs ones
+      AddDir(&root_entries, &ignored, d, std::string(d) == "/tmp" ? 01777 : 0755, "");
+    }
+  }
 
   // What Arrow adds: PID 1, the console node, mount points and the init's configuration.
   CpioEntry init;
@@ -211,7 +270,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   init.mode = 0755;
   entries->push_back(init);
   report.files.push_back({"/init", "file", fs::file_size(o.init_binary), "arrow-init (PID 1)", ""});
-  AddDir(&*entries, &report.files, "/dev", 0755, "mount point (devtmpfs)");
+  AddDir(entries, &report.files, "/dev", 0755, "mount point (devtmpfs)");
   CpioEntry console;
   console.path = "dev/console";
   console.type = CpioEntry::Type::kCharDevice;
@@ -220,17 +279,20 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   console.rdev_minor = 1;
   entries->push_back(console);
   report.files.push_back({"/dev/console", "char", 0, "console for PID 1 (kernel opens it)", ""});
-  AddDir(&*entries, &report.files, "/proc", 0555, "mount point (proc)");
-  AddDir(&*entries, &report.files, "/sys", 0555, "mount point (sysfs)");
-  AddDir(&*entries, &report.files, "/tmp", 01777, "mount point (tmpfs)");
-  AddDir(&*entries, &report.files, "/run", 0755, "mount point (tmpfs)");
+  AddDir(entries, &report.files, "/proc", 0555, "mount point (proc)");
+  AddDir(entries, &report.files, "/sys", 0555, "mount point (sysfs)");
+  AddDir(entries, &report.files, "/tmp", 01777, "mount point (tmpfs)");
+  AddDir(entries, &report.files, "/run", 0755, "mount point (tmpfs)");
   std::vector<std::string> argv{r.app.exec};
   argv.insert(argv.end(), r.app.args.begin(), r.app.args.end());
   std::vector<std::string> envv;
   for (const auto& [k, v] : env) envv.push_back(k + "=" + v);
-  AddGenerated(&*entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
-  AddGenerated(&*entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
-  AddGenerated(&*entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  AddGenerated(entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
+  AddGenerated(entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
+  AddGenerated(entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  if (erofs)
+    AddGenerated(entries, &report.files, "/.arrow/rootfs", "erofs\n",
+                 "arrow: the app's files are in the EROFS root layer");
   if (!kernel->modules.empty()) {
     std::vector<std::string> order;
     for (size_t i = 0; i < kernel->modules.size(); ++i) {
@@ -246,12 +308,27 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
                               ""});
       order.push_back(m.guest_path);
     }
-    AddGenerated(&*entries, &report.files, "/.arrow/modules", NulJoin(order),
+    AddGenerated(entries, &report.files, "/.arrow/modules", NulJoin(order),
                  "arrow: kernel modules in load order");
   }
   std::sort(report.files.begin(), report.files.end(),
             [](const PackedFile& a, const PackedFile& b) { return a.path < b.path; });
   for (const auto& f : report.files) report.file_bytes += f.size;
+
+  const fs::path rootfs = tmp->path() / "root.erofs";
+  nlohmann::json root_json = {{"type", erofs ? "erofs" : "initramfs"}, {"choice", root_why}};
+  if (erofs) {
+    packer::ErofsOptions eo;
+    eo.mtime = o.mtime;
+    eo.uuid = packer::UuidFromText(r.name + "\n" + r.text_digest);
+    auto info = packer::WriteErofs(root_entries, rootfs, eo);
+    if (!info) return Err("EROFS root layer: ", info.message());
+    report.rootfs_bytes = fs::file_size(rootfs);
+    root_json["bytes"] = report.rootfs_bytes;
+    root_json["file_bytes"] = app_bytes;
+    root_json["uuid"] = info->uuid;
+  }
+  report.root = erofs ? "erofs" : "initramfs";
 
   const fs::path initramfs = tmp->path() / "initramfs.cpio.zst";
   packer::PackOptions po;
@@ -270,6 +347,9 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   report.kernel_origin = kernel->origin;
   std::string cmdline = kDefaultCmdline;
   if (!r.kernel.cmdline.empty()) cmdline += " " + r.kernel.cmdline;
+  auto opt_bool = [](const std::optional<bool>& b) {
+    return b ? nlohmann::json(*b) : nlohmann::json(nullptr);
+  };
 
   nlohmann::json config = {
       {"name", r.name},
@@ -280,6 +360,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"env", envv},
       {"workdir", r.app.workdir},
       {"ports", r.app.ports},
+      {"volumes", r.app.volumes},
+      {"root", root_json},
       {"kernel",
        {{"version", kernel->version},
         {"release", kernel->release},
@@ -293,7 +375,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
            return m;
          }()},
         {"features", kernel->features},
-        {"virtio_net", kernel->virtio_net ? nlohmann::json(*kernel->virtio_net) : nlohmann::json(nullptr)},
+        {"virtio_net", opt_bool(kernel->virtio_net)},
+        {"virtio_blk", opt_bool(kernel->virtio_blk)},
         {"cmdline", cmdline}}},
       {"vm", {{"memory", r.vm.memory}, {"cpus", r.vm.cpus}}},
       {"builder", {{"name", "arrow"}, {"version", ARROW_VERSION}}},
@@ -304,11 +387,11 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   packer::WriteOptions wo;
   wo.mtime = o.mtime;
   wo.ref_name = r.version;
-  auto digest = packer::WriteArrow(
-      o.output, config,
-      {{packer::kKernelMediaType, kernel->bzimage, "vmlinuz"},
-       {packer::kInitramfsMediaType, initramfs, "initramfs.cpio.zst"}},
-      wo);
+  std::vector<packer::LayerInput> layers = {
+      {packer::kKernelMediaType, kernel->bzimage, "vmlinuz"},
+      {packer::kInitramfsMediaType, initramfs, "initramfs.cpio.zst"}};
+  if (erofs) layers.push_back({packer::kRootfsMediaType, rootfs, "root.erofs"});
+  auto digest = packer::WriteArrow(o.output, config, layers, wo);
   if (!digest) return digest.error();
   report.manifest_digest = *digest;
   report.arrow_bytes = fs::file_size(o.output);

@@ -46,6 +46,8 @@ struct BuildReport {
   uint64_t initramfs_bytes = 0;   // compressed
   uint64_t cpio_bytes = 0;        // uncompressed archive
   uint64_t kernel_bytes = 0;
+  uint64_t rootfs_bytes = 0;      // the EROFS root layer; 0 without one
+  std::string root;               // "initramfs" or "erofs": where the app's files are
   uint64_t arrow_bytes = 0;
   std::string kernel_version;
   std::string kernel_origin;      // "tuned: microvm" or "image: /boot/vmlinuz-..."

@@ -52,6 +52,9 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     std::vector<std::string> features = r.kernel.features;
     if (!r.app.ports.empty() && std::find(features.begin(), features.end(), "net") == features.end())
       features.push_back("net");  // a server needs its NIC
+    if ((!r.app.volumes.empty() || o.needs_block) &&
+        std::find(features.begin(), features.end(), "block") == features.end())
+      features.push_back("block");  // volumes and the EROFS root are virtio-blk disks
     for (const auto& f : features) {
       // A fragment path in a recipe is relative to the recipe, like [files] map sources.
       bool is_path = f.find('/') != std::string::npos || f.ends_with(".config");
@@ -70,8 +73,12 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     k.features = features;
     auto cfg = ReadFile(art->config_file);
     if (!cfg) return cfg.error();
-    k.virtio_net = cfg->find("\nCONFIG_VIRTIO_NET=y") != std::string::npos &&
-                   cfg->find("\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y") != std::string::npos;
+    const bool mmio = cfg->find("\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y") != std::string::npos;
+    k.virtio_net = mmio && cfg->find("\nCONFIG_VIRTIO_NET=y") != std::string::npos;
+    k.virtio_blk = mmio && cfg->find("\nCONFIG_VIRTIO_BLK=y") != std::string::npos;
+    k.erofs_root = k.virtio_blk.value_or(false) &&
+                   cfg->find("\nCONFIG_EROFS_FS=y") != std::string::npos &&
+                   cfg->find("\nCONFIG_OVERLAY_FS=y") != std::string::npos;
   }
   auto info = ReadKernelImage(k.bzimage);
   if (!info) return info.error();

@@ -21,6 +21,7 @@ struct KernelChoiceOptions {
   std::filesystem::path source;              // --kernel-source (dir or tarball); empty = default
   int jobs = 0;                              // make -j for a tuned build; 0 = cores
   std::function<void(std::string_view)> progress;
+  bool needs_block = false;  // an EROFS root layer: the tuned kernel gets `block`
 };
 
 struct PackedModule {
@@ -39,11 +40,14 @@ struct ChosenKernel {
   // Whether the kernel drives a virtio-net NIC on virtio-mmio: known for tuned kernels (their
   // .config), unknown for prebuilt images (the runner then adds a NIC only when asked to).
   std::optional<bool> virtio_net;
+  std::optional<bool> virtio_blk;  // the same for virtio-blk (volumes, the EROFS root)
+  bool erofs_root = false;         // tuned, with virtio-blk, EROFS and overlayfs
   std::vector<std::string> features;  // tuned: the fragments added to the base, in order
 };
 
 // Modules are decompressed into `scratch` (a directory the caller owns). A recipe that declares
-// ports gets the `net` fragment added to its tuned kernel when it does not name it.
+// ports gets the `net` fragment added to its tuned kernel when it does not name it; one that
+// declares volumes (or options.needs_block) gets `block`.
 Result<ChosenKernel> ChooseKernel(const Recipe& recipe, const KernelChoiceOptions& options,
                                   const std::filesystem::path& scratch);
 

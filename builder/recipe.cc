@@ -183,8 +183,27 @@ bool ValidName(std::string_view s) {
   });
 }
 
+// a == b or b below a.
+bool Within(const std::string& a, const std::string& b) {
+  return a == b || (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
+}
+
+// Why a declared volume path is unusable, or nothing: it must be a clean absolute path that
+// arrow-init can mount over (not /, not the kernel's or init's own directories).
+std::optional<std::string> VolumePathProblem(const std::string& p) {
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/') return "must be an absolute path like /var/lib/app";
+  if (p.find("//") != std::string::npos || p.find("/./") != std::string::npos ||
+      p.find("/../") != std::string::npos || p.ends_with("/.") || p.ends_with("/.."))
+    return "must be a normalised path (no //, . or ..)";
+  for (unsigned char ch : p)
+    if (ch <= ' ' || ch == 0x7f || ch == ':') return "must not hold spaces, control characters or ':'";
+  for (const char* reserved : {"/proc", "/sys", "/dev", "/.arrow", "/init"})
+    if (Within(reserved, p)) return std::string("is inside ") + reserved + ", which the kernel or arrow-init owns";
+  return std::nullopt;
+}
+
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
-  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports"});
+  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes"});
   if (auto v = c.String(app, "exec")) {
     if (!IsAbsoluteGuestPath(*v))
       c.Fail(app.get("exec")->source(), "'exec' must be an absolute path in the image, got '" + *v + "'");
@@ -221,6 +240,29 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
         c.Fail(e.source(), "ports: '" + *p + "' is declared twice");
       else r.app.ports.push_back(*p);
     }
+  }
+  std::vector<std::string> vols = c.StringArray(app, "volumes");
+  for (size_t i = 0; i < vols.size(); i++) {
+    const toml::source_region& where = (*app.get("volumes")->as_array())[i].source();
+    if (auto why = VolumePathProblem(vols[i])) {
+      c.Fail(where, "volumes: '" + vols[i] + "' " + *why);
+      continue;
+    }
+    for (const auto& prev : r.app.volumes)
+      if (Within(prev, vols[i]) || Within(vols[i], prev))
+        c.Fail(where, "volumes: '" + vols[i] + "' and '" + prev + "' " +
+                          (prev == vols[i] ? "are the same path" : "nest (volumes cannot)"));
+    r.app.volumes.push_back(vols[i]);
+  }
+}
+
+void ParseImage(Checker& c, const toml::table& t, Recipe& r) {
+  c.CheckKeys(t, "image", {"root"});
+  if (auto v = c.String(t, "root")) {
+    if (*v != "auto" && *v != "initramfs" && *v != "erofs")
+      c.Fail(t.get("root")->source(), "'root' must be \"auto\", \"initramfs\" or \"erofs\", got '" + *v + "'");
+    else
+      r.image.root = *v;
   }
 }
 
@@ -363,7 +405,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   r.file = filename;
   r.text_digest = Sha256Digest(text);
   Checker c(file);
-  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "vm"});
+  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "image", "vm"});
   if (auto v = c.String(root, "name")) {
     if (!ValidName(*v))
       c.Fail(root.get("name")->source(),
@@ -380,6 +422,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   if (const toml::table* t = c.Section(root, "files")) ParseFiles(c, *t, r);
   if (const toml::table* t = c.Section(root, "rules")) ParseRules(c, *t, r);
   if (const toml::table* t = c.Section(root, "kernel")) ParseKernel(c, *t, r);
+  if (const toml::table* t = c.Section(root, "image")) ParseImage(c, *t, r);
   if (const toml::table* t = c.Section(root, "vm")) ParseVm(c, *t, r);
   if (c.failed()) return c.ToError();
   return r;

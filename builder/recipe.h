@@ -31,6 +31,10 @@ struct Recipe {
     // What the app listens on, like a Dockerfile's EXPOSE: "80/tcp", "53/udp" (normalised).
     // Recorded in the config; `arrow-run -P` publishes them; a tuned kernel gets `net`.
     std::vector<std::string> ports;
+    // Where the app keeps data that must outlive the VM ("/var/lib/postgresql"): recorded in the
+    // config; `arrow-run -v IMAGE:PATH` attaches a volume there, without one it is a tmpfs. A
+    // tuned kernel gets `block`.
+    std::vector<std::string> volumes;
   } app;
 
   struct Files {
@@ -53,11 +57,22 @@ struct Recipe {
     std::string cmdline;                // appended to Arrow's default kernel command line
   } kernel;
 
+  struct Image {
+    // Where the app's files live in the guest: "initramfs" (unpacked into RAM), "erofs" (a
+    // read-only EROFS disk under a tmpfs overlay; a tuned kernel gets `block`) or "auto" (erofs
+    // when the files add up to at least kErofsAutoThreshold).
+    std::string root = "auto";
+  } image;
+
   struct Vm {
     uint64_t memory = 128ull << 20;
     int cpus = 1;
   } vm;
 };
+
+// `[image] root = "auto"` picks the EROFS root from this many bytes of packed files on
+// (README, "Large apps", has the measurement behind it).
+inline constexpr uint64_t kErofsAutoThreshold = 16ull << 20;
 
 // Parses recipe text; `filename` is used in messages and to resolve [files] map sources.
 Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& filename);

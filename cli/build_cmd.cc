@@ -26,6 +26,7 @@ void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r,
               o.output.c_str(), r.files.size(), nfiles, HumanSize(r.file_bytes).c_str(),
               HumanSize(r.initramfs_bytes).c_str(),
               r.initramfs_bytes ? double(r.cpio_bytes) / double(r.initramfs_bytes) : 0.0);
+  if (r.rootfs_bytes) std::printf("root: EROFS layer %s\n", HumanSize(r.rootfs_bytes).c_str());
   std::printf("kernel %s (%s), %s\n", r.kernel_version.c_str(), r.kernel_origin.c_str(),
               HumanSize(r.kernel_bytes).c_str());
   std::printf("wrote %s (%s), manifest %s\n", o.output.c_str(), HumanSize(r.arrow_bytes).c_str(),

@@ -16,6 +16,7 @@ Commands::Commands(CLI::App& app) {
   AddKernel(app, &selected_);
   AddPush(app, &selected_);
   AddPull(app, &selected_);
+  AddVolume(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

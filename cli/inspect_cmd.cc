@@ -58,6 +58,21 @@ int PrintText(const View& img) {
   std::printf("network    %s\n", vn.is_boolean() ? (vn.get<bool>() ? "virtio-net (kernel has the driver)"
                                                                    : "none (kernel has no virtio-net driver)")
                                                 : "unknown (prebuilt kernel)");
+  std::string vols;
+  for (const auto& p : c.value("volumes", nlohmann::json::array()))
+    vols += (vols.empty() ? "" : " ") + (p.is_string() ? p.get<std::string>() : p.dump());
+  std::printf("volumes    %s\n", vols.empty() ? "(none)" : vols.c_str());
+  const auto root = c.value("root", nlohmann::json::object());
+  if (root.value("type", "") == "erofs")
+    std::printf("root       EROFS layer, %s of files in %s (%s)\n",
+                HumanSize(root.value("file_bytes", uint64_t{0})).c_str(),
+                HumanSize(root.value("bytes", uint64_t{0})).c_str(), root.value("choice", "").c_str());
+  else
+    std::printf("root       initramfs (%s)\n", root.value("choice", "an arrow from before the root choice").c_str());
+  const auto vb = c.value("/kernel/virtio_blk"_json_pointer, nlohmann::json());
+  std::printf("storage    %s\n", vb.is_boolean() ? (vb.get<bool>() ? "virtio-blk (kernel has the driver)"
+                                                                   : "none (kernel has no virtio-blk driver)")
+                                                : "unknown (prebuilt kernel or an older arrow)");
   std::printf("kernel     %s (%s), config %s\n",
               c.value("/kernel/version"_json_pointer, std::string("?")).c_str(),
               c.value("/kernel/origin"_json_pointer, std::string("?")).c_str(),

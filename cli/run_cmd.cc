@@ -28,7 +28,7 @@ using runner::kExitInterrupted;
 struct RunFlags {
   std::string image, memory, vmm = "auto", timeout, qemu_cpu, stop_timeout = "10s";
   bool plain_http = false;
-  std::vector<std::string> args, env, append, publish;
+  std::vector<std::string> args, env, append, publish, volumes;
   int cpus = 0;
   bool quiet = false, json = false, boot_time = false;
   std::string net = "user";
@@ -128,6 +128,7 @@ int RunMain(const RunFlags& f) {
   }
   if (!f.args.empty()) o.args = f.args;
   o.extra_cmdline = f.append;
+  o.volumes = f.volumes;
   o.net.mode = f.net;
   o.net.mode_given = f.net_opt && f.net_opt->count() > 0;
   o.net.publish = f.publish;
@@ -228,6 +229,8 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
                   "qemu backend: the -cpu model (e.g. EPYC,+svm for nested KVM)");
   cmd->add_option("-p,--publish", f->publish,
                   "Publish a guest port: [HOST_ADDR:][HOST_PORT:]GUEST_PORT[/tcp|/udp] (repeatable)");
+  cmd->add_option("-v,--volume", f->volumes,
+                  "Attach an ext4 volume image: IMAGE:/guest/path[:ro] (repeatable; see arrow volume)");
   cmd->add_flag("-P,--publish-all", f->publish_all,
                 "Publish every port the arrow declares on free host ports (printed)");
   f->net_opt = cmd->add_option("--net", f->net,

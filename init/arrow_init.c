@@ -15,7 +15,7 @@
  * images whose app is a static Go binary or uses musl/glibc alike.
  * The full contract is in docs/architecture.md ("Guest contract").
  */
-#include "sys.h"
+#include "init.h"
 
 /* Our own entry point: the kernel leaves argc/argv/envp on the stack. */
 __asm__(".text\n.global _start\n_start:\n"
@@ -25,7 +25,7 @@ __asm__(".text\n.global _start\n_start:\n"
         "  call arrow_main\n"
         "  hlt\n");
 
-/* Compilers may emit calls to these even when freestanding (struct zeroing).
+/* Compilers may emit calls to these even when freestanding (struct zeroing); storage.c uses them too.
  * rep stos/movs in asm: a C loop could itself be "optimized" into a memset call. */
 void *memset(void *d, int c, size_t n) {
   void *p = d;
@@ -38,30 +38,30 @@ void *memcpy(void *d, const void *s, size_t n) {
   return d;
 }
 
-static int g_debug;
+int g_debug;
 static int g_ctl = -1;     /* the control channel (arrow.ctl), -1 without one */
 static char g_ctl_path[40];
 
 /* "arrow-init: <what>[<arg>]: <errno>" to the console (fd 2). */
-static void report(const char *what, const char *arg, int err) {
+void report(const char *what, const char *arg, int err) {
   struct line l; l.n = 0;
   ln_str(&l, "arrow-init: "); ln_str(&l, what);
   if (arg) ln_str(&l, arg);
   if (err) { ln_str(&l, ": "); ln_errno(&l, err); }
   ln_flush(&l, 2);
 }
-static void dbg(const char *what, const char *arg) {
+void dbg(const char *what, const char *arg) {
   if (g_debug) report(what, arg, 0);
 }
 
 /* ---- memory: files are small, so one anonymous mmap each is plenty ---- */
-static void *alloc(size_t n) {
+void *alloc(size_t n) {
   long p = SC(SYS_mmap, 0, (n + 4095) & ~4095UL, 3 /* RW */, 0x22 /* PRIVATE|ANON */, -1, 0);
   return p < 0 && p > -4096 ? 0 : (void *)p;
 }
 
 /* Reads a whole file, NUL-terminated. Returns 0 and sets *err on failure. */
-static char *read_file(const char *path, size_t *len, int *err) {
+char *read_file(const char *path, size_t *len, int *err) {
   int fd = sys_open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) { *err = -fd; return 0; }
   u64 st[18]; /* struct stat is 144 bytes on x86_64; st_size at offset 48 */
@@ -101,7 +101,7 @@ static char **split_nul(char *buf, size_t len) {
   return v;
 }
 
-static char **read_list(const char *path, int *err) {
+char **read_list(const char *path, int *err) {
   size_t len = 0;
   *err = 0;
   char *buf = read_file(path, &len, err);
@@ -513,7 +513,7 @@ static int exec_app(char **argv, char **env) {
   return seen_eacces && err == ENOENT ? EACCES : err;
 }
 
-static void mkdir_p(char *path) {
+void mkdir_p(char *path) {
   for (char *p = path + 1; *p; p++)
     if (*p == '/') { *p = 0; sys_mkdir(path, 0755); *p = '/'; }
   sys_mkdir(path, 0755);
@@ -578,6 +578,7 @@ static __attribute__((noreturn)) void finish(int status) {
   struct line l; l.n = 0;
   if (g_debug) { ln_str(&l, "arrow-init: app exited, status "); ln_num(&l, status); ln_flush(&l, 2); }
   kill_leftovers();
+  storage_unmount_volumes();
   sys_sync();
   ctl_send("arrow:exit", status);
   ctl_drain();
@@ -615,23 +616,14 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   }
   dbg("started; debug output enabled", 0);
   mount_fs("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
-  mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
-  mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755");
-  mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
-  mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
   /* Ctrl-Alt-Del would hard-reset the VM; make it a SIGINT to us (forwarded to the app). */
   SC(SYS_reboot, 0xfee1dead, 672274793, 0 /* CAD_OFF */, 0);
-  loopback_up();
-  load_modules();
-  net_setup();
-  ctl_open(); /* after the modules: its tty may come from one */
+  load_modules(); /* a distro kernel may need its disk, filesystem or NIC drivers first */
 
+  /* Everything init reads from the initramfs, before the root may change. */
   int err;
   char **argv = read_list("/.arrow/argv", &err);
-  if (!argv || !argv[0]) {
-    report("no entrypoint: /.arrow/argv", 0, argv ? ENOENT : err);
-    finish(127);
-  }
+  int argv_err = err;
   char **env = read_list("/.arrow/env", &err);
   if (!env) {
     if (err != ENOENT) report("/.arrow/env", 0, err);
@@ -642,6 +634,22 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   char *workdir = read_file("/.arrow/workdir", &wlen, &err);
   while (workdir && wlen && (workdir[wlen - 1] == '\n' || workdir[wlen - 1] == 0)) workdir[--wlen] = 0;
   if (!workdir || !wlen) workdir = "/";
+  storage_read_volumes();
+  if (storage_switch_root() < 0) finish(125);
+
+  mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
+  mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755");
+  mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
+  mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+  if (storage_mount_volumes() < 0) finish(125);
+  loopback_up();
+  net_setup();
+  ctl_open(); /* after the modules: its tty may come from one */
+
+  if (!argv || !argv[0]) {
+    report("no entrypoint: /.arrow/argv", 0, argv ? ENOENT : argv_err);
+    finish(127);
+  }
 
   /* Tell the runner's boot timer that init is up (ignored by QEMU); the
    * control channel tells runners that cannot see I/O ports. */

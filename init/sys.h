@@ -25,7 +25,7 @@ enum {
   SYS_fcntl = 72, SYS_chdir = 80, SYS_mkdir = 83, SYS_unlink = 87, SYS_setsid = 112,
   SYS_rt_sigtimedwait = 128, SYS_mount = 165, SYS_sync = 162, SYS_reboot = 169,
   SYS_sethostname = 170, SYS_ioperm = 173, SYS_dup2 = 33, SYS_signalfd4 = 289,
-  SYS_finit_module = 313,
+  SYS_finit_module = 313, SYS_chroot = 161, SYS_umount2 = 166,
 };
 
 static inline long sc6(long n, long a, long b, long c, long d, long e, long f) {
@@ -54,6 +54,8 @@ static inline int sys_fcntl(int fd, int cmd, long arg) { return (int)SC(SYS_fcnt
 static inline int sys_ioctl(int fd, unsigned long req, void *arg) { return (int)SC(SYS_ioctl, fd, req, arg); }
 static inline int sys_mkdir(const char *p, int mode) { return (int)SC(SYS_mkdir, p, mode); }
 static inline int sys_chdir(const char *p) { return (int)SC(SYS_chdir, p); }
+static inline int sys_chroot(const char *p) { return (int)SC(SYS_chroot, p); }
+static inline int sys_umount2(const char *p, int flags) { return (int)SC(SYS_umount2, p, flags); }
 static inline int sys_mount(const char *src, const char *dst, const char *type, unsigned long fl, const void *data) {
   return (int)SC(SYS_mount, src, dst, type, fl, data);
 }
@@ -103,9 +105,16 @@ static inline int sys_poll(struct k_pollfd *fds, unsigned long n, int timeout_ms
 #define F_OK 0
 #define POLLIN 1
 #define F_GETFD 1
+#define MS_RDONLY 1
 #define MS_NOSUID 2
 #define MS_NODEV 4
 #define MS_NOEXEC 8
+#define MS_MOVE 8192
+#define MS_REMOUNT 32
+#define EROFS 30
+#define EINVAL 22
+#define EBADMSG 74
+#define EUCLEAN 117
 #define WNOHANG 1
 #define SIG_BLOCK 0
 #define SIG_SETMASK 2
@@ -164,7 +173,7 @@ static const struct errno_desc k_errnos[] = {
   {61, "ENODATA", "No data available"}, {74, "EBADMSG", "Bad message"},
   {95, "EOPNOTSUPP", "Operation not supported"}, {97, "EAFNOSUPPORT", "Address family not supported"},
   {99, "EADDRNOTAVAIL", "Cannot assign requested address"}, {100, "ENETDOWN", "Network is down"},
-  {101, "ENETUNREACH", "Network is unreachable"},
+  {101, "ENETUNREACH", "Network is unreachable"}, {117, "EUCLEAN", "Structure needs cleaning"},
   {126, "ENOKEY", "Required key not available"}, {129, "EKEYREJECTED", "Key was rejected by service"},
 };
 

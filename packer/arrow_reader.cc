@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "packer/archive_error.h"
 #include "packer/arrow_file.h"
+#include "packer/erofs.h"
 #include "packer/oci.h"
 
 namespace arrow::packer {
@@ -197,6 +198,13 @@ Result<ArrowImage> Interpret(const std::map<std::string, std::string>& files,
   for (size_t i = 0; i < layers->size(); ++i) {
     auto layer = v.Fetch((*layers)[i], "layer " + std::to_string(i), "", false);
     if (!layer.ok()) return layer.error();
+    if (layer->media_type == kRootfsMediaType) {  // a disk the guest will mount: check it
+      if (layer->data.size() % 512)
+        return Err("layer ", std::to_string(i), " (EROFS root): ", std::to_string(layer->data.size()),
+                   " bytes is not a whole number of 512-byte sectors");
+      if (auto info = InspectErofs(layer->data); !info)
+        return Err("layer ", std::to_string(i), " (EROFS root): ", info.message());
+    }
     img.layers.push_back(std::move(layer).value());
   }
   return img;

@@ -1,0 +1,35 @@
+/* init.h — what arrow_init.c shares with the other parts of arrow-init (storage.c). */
+#ifndef ARROW_INIT_H
+#define ARROW_INIT_H
+
+#include "sys.h"
+
+extern int g_debug;
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+/* "arrow-init: <what>[<arg>]: <errno>" to the console (fd 2). */
+void report(const char *what, const char *arg, int err);
+void dbg(const char *what, const char *arg);
+void *alloc(size_t n);
+/* A whole file, NUL-terminated; 0 with *err set on failure. */
+char *read_file(const char *path, size_t *len, int *err);
+/* A file of NUL-separated strings as a NULL-terminated vector; 0 with *err on failure. */
+char **read_list(const char *path, int *err);
+void mkdir_p(char *path);
+
+/* storage.c: called after the modules are loaded, before anything else is mounted.
+ * With /.arrow/rootfs in the initramfs: mounts the EROFS disk (serial arrow-root) under a
+ * tmpfs overlay and makes it the root, moving /dev, /proc and /sys along. Returns 0, or -1
+ * after reporting why the root could not be mounted. */
+int storage_switch_root(void);
+/* Mounts what /.arrow/volumes lists (read before the root switch by storage_read_volumes):
+ * ext4 disks by serial, read-write or read-only, and tmpfs for declared volumes without an
+ * image. Returns 0, or -1 after naming the volume that failed. */
+void storage_read_volumes(void);
+int storage_mount_volumes(void);
+/* At exit: unmounts the mounted ext4 volumes (clean images, nothing left to replay). */
+void storage_unmount_volumes(void);
+
+#endif
