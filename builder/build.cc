@@ -16,6 +16,7 @@
 #include "builder/closure.h"
 #include "builder/elf.h"
 #include "builder/kernel_choice.h"
+#include "builder/user.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
 #include "packer/arrow_file.h"
@@ -224,6 +225,12 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   for (const auto& [guest, host] : r.files.map)
     if (guest != r.app.exec) closure.AddMapped(guest, RecipePath(r, host), "[files] map");
   ARROW_TRY(closure.Finish());
+  std::optional<UserIds> user;
+  if (!r.app.user.empty()) {
+    auto ids = ResolveUser(o.sysroot, r.app.user);
+    if (!ids) return ids.error();
+    user = *ids;
+  }
 
   BuildReport report;
   report.warnings = closure.warnings();
@@ -290,6 +297,10 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   AddGenerated(entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
   AddGenerated(entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
   AddGenerated(entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  if (user)
+    AddGenerated(entries, &report.files, "/.arrow/user",
+                 std::to_string(user->uid) + ":" + std::to_string(user->gid),
+                 "arrow: the user the app runs as ([app] user)");
   if (erofs)
     AddGenerated(entries, &report.files, "/.arrow/rootfs", "erofs\n",
                  "arrow: the app's files are in the EROFS root layer");
@@ -361,6 +372,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"workdir", r.app.workdir},
       {"ports", r.app.ports},
       {"volumes", r.app.volumes},
+      {"user", user ? nlohmann::json(std::to_string(user->uid) + ":" + std::to_string(user->gid))
+                    : nlohmann::json(nullptr)},
       {"root", root_json},
       {"kernel",
        {{"version", kernel->version},

@@ -203,7 +203,17 @@ std::optional<std::string> VolumePathProblem(const std::string& p) {
 }
 
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
-  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes"});
+  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes", "user"});
+  if (auto v = c.String(app, "user")) {
+    const bool ok = !v->empty() && std::count(v->begin(), v->end(), ':') <= 1 && v->front() != ':' &&
+                    v->back() != ':' &&
+                    std::all_of(v->begin(), v->end(), [](unsigned char ch) {
+                      return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.' || ch == ':';
+                    });
+    if (!ok)
+      c.Fail(app.get("user")->source(), "'user' must be UID[:GID] or NAME[:GROUP], got '" + *v + "'");
+    r.app.user = *v;
+  }
   if (auto v = c.String(app, "exec")) {
     if (!IsAbsoluteGuestPath(*v))
       c.Fail(app.get("exec")->source(), "'exec' must be an absolute path in the image, got '" + *v + "'");

@@ -35,6 +35,10 @@ struct Recipe {
     // config; `arrow-run -v IMAGE:PATH` attaches a volume there, without one it is a tmpfs. A
     // tuned kernel gets `block`.
     std::vector<std::string> volumes;
+    // Who the app runs as: "UID[:GID]" or "NAME[:GROUP]" (looked up in the build root's
+    // /etc/passwd and /etc/group). Empty: root. arrow-init drops to it before exec and gives it
+    // the root directory of fresh volumes.
+    std::string user;
   } app;
 
   struct Files {

@@ -217,20 +217,24 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
   cmd->add_flag("--plain-http", f->plain_http, "For a reference: HTTP instead of HTTPS");
   cmd->add_option("args", f->args, "After --: arguments replacing the recipe's args");
   cmd->add_option("--env", f->env,
-                  "KEY=VALUE added to (or replacing in) the app's environment; repeatable");
+                  "KEY=VALUE added to (or replacing in) the app's environment; repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--memory", f->memory, "Guest memory (e.g. 256M); default: the image's");
   cmd->add_option("--cpus", f->cpus, "vCPUs; default: the image's")->check(CLI::Range(1, 64));
   cmd->add_option("--timeout", f->timeout,
                   "Stop the guest after this long: 30s, 500ms, 2m (exit 124)");
   cmd->add_option("--vmm", f->vmm, "builtin (KVM), qemu, or auto (builtin when KVM can run Linux)")
       ->check(CLI::IsMember({"auto", "builtin", "qemu"}));
-  cmd->add_option("--append", f->append, "Extra kernel command-line parameters (repeatable)");
+  cmd->add_option("--append", f->append, "Extra kernel command-line parameters (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--qemu-cpu", f->qemu_cpu,
                   "qemu backend: the -cpu model (e.g. EPYC,+svm for nested KVM)");
   cmd->add_option("-p,--publish", f->publish,
-                  "Publish a guest port: [HOST_ADDR:][HOST_PORT:]GUEST_PORT[/tcp|/udp] (repeatable)");
+                  "Publish a guest port: [HOST_ADDR:][HOST_PORT:]GUEST_PORT[/tcp|/udp] (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("-v,--volume", f->volumes,
-                  "Attach an ext4 volume image: IMAGE:/guest/path[:ro] (repeatable; see arrow volume)");
+                  "Attach an ext4 volume image: IMAGE:/guest/path[:ro] (repeatable; see arrow volume)")
+      ->allow_extra_args(false);  // one value per -v, so `-v A:/a -- args` keeps its args
   cmd->add_flag("-P,--publish-all", f->publish_all,
                 "Publish every port the arrow declares on free host ports (printed)");
   f->net_opt = cmd->add_option("--net", f->net,

@@ -39,6 +39,8 @@ void *memcpy(void *d, const void *s, size_t n) {
 }
 
 int g_debug;
+int g_have_user;
+u32 g_uid, g_gid;
 static int g_ctl = -1;     /* the control channel (arrow.ctl), -1 without one */
 static char g_ctl_path[40];
 
@@ -519,6 +521,23 @@ void mkdir_p(char *path) {
   sys_mkdir(path, 0755);
 }
 
+/* /.arrow/user = "uid:gid" ([app] user); absent = root. */
+static void read_user(void) {
+  int err;
+  size_t n;
+  char *s = read_file("/.arrow/user", &n, &err);
+  if (!s) { if (err != ENOENT) report("/.arrow/user", 0, err); return; }
+  u32 v[2] = {0, 0};
+  int k = 0, digits = 0;
+  for (char *p = s; *p && *p != '\n'; p++) {
+    if (*p == ':' && k == 0 && digits) { k = 1; digits = 0; continue; }
+    if (*p < '0' || *p > '9' || ++digits > 10) { report("/.arrow/user: not uid:gid: ", s, 0); return; }
+    v[k] = v[k] * 10 + (u32)(*p - '0');
+  }
+  if (k != 1 || !digits) { report("/.arrow/user: not uid:gid: ", s, 0); return; }
+  g_uid = v[0]; g_gid = v[1]; g_have_user = 1;
+}
+
 /* Runs in the forked child: becomes the app. Never returns. */
 static __attribute__((noreturn)) void child(char **argv, char **env, char *workdir) {
   u64 none = 0;
@@ -528,6 +547,12 @@ static __attribute__((noreturn)) void child(char **argv, char **env, char *workd
   int r = sys_chdir(workdir);
   if (r == -ENOENT) { mkdir_p(workdir); r = sys_chdir(workdir); } /* like docker: create WORKDIR */
   if (r < 0) { report("cannot chdir to ", workdir, -r); sys_exit(126); }
+  if (g_have_user) { /* groups first: after setuid we could not drop them */
+    r = (int)SC(SYS_setgroups, 0, 0);
+    if (r == 0) r = (int)SC(SYS_setgid, g_gid);
+    if (r == 0) r = (int)SC(SYS_setuid, g_uid);
+    if (r < 0) { report("cannot become the app's user", 0, -r); sys_exit(126); }
+  }
   int err = exec_app(argv, env);
   struct line l; l.n = 0;
   ln_str(&l, "arrow-init: cannot run "); ln_str(&l, argv[0]); ln_str(&l, ": ");
@@ -634,6 +659,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   char *workdir = read_file("/.arrow/workdir", &wlen, &err);
   while (workdir && wlen && (workdir[wlen - 1] == '\n' || workdir[wlen - 1] == 0)) workdir[--wlen] = 0;
   if (!workdir || !wlen) workdir = "/";
+  read_user();
   storage_read_volumes();
   if (storage_switch_root() < 0) finish(125);
 

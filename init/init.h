@@ -19,6 +19,10 @@ char *read_file(const char *path, size_t *len, int *err);
 char **read_list(const char *path, int *err);
 void mkdir_p(char *path);
 
+/* The app's user from /.arrow/user ("uid:gid"); g_have_user 0 = root. */
+extern int g_have_user;
+extern u32 g_uid, g_gid;
+
 /* storage.c: called after the modules are loaded, before anything else is mounted.
  * With /.arrow/rootfs in the initramfs: mounts the EROFS disk (serial arrow-root) under a
  * tmpfs overlay and makes it the root, moving /dev, /proc and /sys along. Returns 0, or -1

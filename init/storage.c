@@ -128,7 +128,10 @@ int storage_mount_volumes(void) {
     if (l.n < sizeof(what)) { memcpy(what, l.buf, l.n); what[l.n] = 0; }
     if (path[0] != '/') { report(what, ": not an absolute path", 0); return -1; }
     if (str_eq(kind, "tmpfs")) {
-      if (mount_at("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", what) < 0) return -1;
+      struct line o; o.n = 0;
+      ln_str(&o, "mode=0755,uid="); ln_num(&o, g_uid); ln_str(&o, ",gid="); ln_num(&o, g_gid);
+      o.buf[o.n] = 0;
+      if (mount_at("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, o.buf, what) < 0) return -1;
       continue;
     }
     int ro = str_eq(kind, "ro");
@@ -137,6 +140,13 @@ int storage_mount_volumes(void) {
     if (find_disk(serial, dev) < 0) { no_disk(what, serial); return -1; }
     if (mount_at(dev, path, "ext4", ro ? MS_RDONLY : 0, 0, what) < 0) return -1;
     g_mounted++;
+    /* A fresh volume's root belongs to root; hand it to the app's user (as docker does for a
+     * new named volume). A volume someone already gave an owner keeps it. */
+    u64 st[18]; /* struct stat: st_uid at byte 28, st_gid at 32 */
+    if (!ro && g_have_user && SC(SYS_stat, path, st) == 0 && (u32)(st[3] >> 32) == 0 && (u32)st[4] == 0) {
+      int r = (int)SC(SYS_chown, path, g_uid, g_gid);
+      if (r < 0) report("chown volume root ", path, -r);
+    }
   }
   return 0;
 }

@@ -70,8 +70,11 @@ Result<VolumeFlag> ParseVolumeFlag(const std::string& text) {
     }
   }
   const size_t c = rest.find(":/");
-  if (c == std::string::npos || c == 0)
+  if (c == 0 || (c == std::string::npos && (rest.empty() || rest.find(':') == std::string::npos ||
+                                            rest[0] == ':')))
     return Err("-v '", text, "': expected IMAGE:/guest/path[:ro] (e.g. pgdata.img:/var/lib/postgresql)");
+  if (c == std::string::npos)
+    return Err("-v '", text, "': the guest path must be absolute (IMAGE:/guest/path)");
   v.host = rest.substr(0, c);
   auto guest = NormaliseGuestPath(rest.substr(c + 1), "-v " + v.host);
   if (!guest) return guest.error();

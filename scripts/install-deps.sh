@@ -11,6 +11,8 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libgtest-dev
   # the run half: user-mode networking in-process (libslirp); passt as an optional backend
   libslirp-dev passt
+  # storage: ext4 volume images (mke2fs -d) and the EROFS root layer of large apps
+  e2fsprogs erofs-utils
   # booting and interop: qemu (TCG), Debian's kernel (prebuilt-kernel and nested tests), skopeo
   qemu-system-x86 linux-image-amd64 skopeo
   # tools the tests use, and the apps of the example recipes
