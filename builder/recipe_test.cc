@@ -169,3 +169,47 @@ TEST(ParseSize, Units) {
 
 }  // namespace
 }  // namespace arrow::builder
+
+namespace arrow::builder {
+namespace {
+
+TEST(Recipe, VolumesUserAndRoot) {
+  auto r = ParseRecipe(R"(
+name = "db"
+[app]
+exec = "/usr/bin/db"
+volumes = ["/var/lib/db", "/srv/cache"]
+user = "postgres:ssl-cert"
+[image]
+root = "erofs"
+)", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->app.volumes, (std::vector<std::string>{"/var/lib/db", "/srv/cache"}));
+  EXPECT_EQ(r->app.user, "postgres:ssl-cert");
+  EXPECT_EQ(r->image.root, "erofs");
+  auto d = ParseRecipe("name = \"x\"\n[app]\nexec = \"/a\"\n", "t.recipe");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->image.root, "auto");
+  EXPECT_TRUE(d->app.volumes.empty());
+  EXPECT_TRUE(d->app.user.empty());
+}
+
+TEST(Recipe, BadVolumesUsersAndRootsAreNamed) {
+  auto with = [](const std::string& line) { return "name = \"x\"\n[app]\nexec = \"/a\"\n" + line + "\n"; };
+  EXPECT_NE(ErrorOf(with("volumes = [\"data\"]")).find("t.recipe:4:12: volumes: 'data' must be an absolute path"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("volumes = [\"/a/../b\"]")).find("normalised"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("volumes = [\"/proc/x\"]")).find("inside /proc"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("volumes = [\"/data\", \"/data/x\"]")).find("nest (volumes cannot)"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("volumes = [\"/data\", \"/data\"]")).find("are the same path"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("user = \"a:b:c\"")).find("'user' must be UID[:GID] or NAME[:GROUP]"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("user = \"\"")).find("'user' must be"), std::string::npos);
+  EXPECT_NE(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[image]\nroot = \"squashfs\"\n")
+                .find("'root' must be \"auto\", \"initramfs\" or \"erofs\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[image]\nrot = \"erofs\"\n").find("rot"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace arrow::builder
