@@ -3,8 +3,9 @@
 # same app, side by side in one run under qemu TCG (this host's KVM cannot boot Linux). Each
 # recipe (default: recipes/python3.recipe and recipes/sqlite3.recipe) is built twice, with
 # [image] root = "initramfs" and root = "erofs", and for each arrow it measures:
-#   boot-to-output  wall time of `arrow-run --vmm qemu` until the app printed and exited
-#                   (RUNS runs, median), at the recipe's own --memory
+#   boot            VMM start to arrow-init's start (`arrow-run --boot-time`: the guest's
+#                   `arrow:init` line), RUNS runs, median, at the recipe's own --memory
+#   boot-to-output  wall time of the same runs until the app printed and exited (median)
 #   min memory      the smallest --memory (8 MiB steps, 32M..512M) at which the app still prints
 #                   its output (bisection; one run per probe)
 #   size            bytes of the .arrow
@@ -48,30 +49,35 @@ min_memory() {  # min_memory ARROW EXPECTED: bisection over 8 MiB steps in [32, 
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%-10s %-10s %12s %8s %12s %8s %12s %8s\n' app root "boot-to-out" ratio "min memory" ratio ".arrow" ratio
+printf '%-8s %-10s %10s %6s %12s %6s %10s %6s %10s %6s\n' app root boot ratio boot-to-out ratio "min mem" ratio ".arrow" ratio
 for recipe in "${RECIPES[@]}"; do
   name=$(basename "$recipe" .recipe)
-  declare -A t m s
+  declare -A b t m s
   for root in initramfs erofs; do
     a="$TMP/$name-$root.arrow"
     variant "$recipe" "$root" "$a"
     expected=$("${RUN[@]}" "$a" 2>&1 </dev/null | tail -n 1)
-    times=()
+    times=() boots=()
     for _ in $(seq 1 "$RUNS"); do
       t0=$(date +%s%N)
-      "${RUN[@]}" "$a" >/dev/null 2>&1 </dev/null
+      "${RUN[@]}" --boot-time "$a" >"$TMP/run.out" 2>&1 </dev/null
       times+=($(( ($(date +%s%N) - t0) / 1000000 )))
+      boots+=($(sed -n 's/^arrow-run: boot \([0-9.]*\) ms.*/\1/p' "$TMP/run.out"))
     done
     t[$root]=$(printf '%s\n' "${times[@]}" | median)
+    b[$root]=$(printf '%s\n' "${boots[@]}" | median)
     m[$root]=$(min_memory "$a" "$expected")
     s[$root]=$(stat -c %s "$a")
   done
   for root in initramfs erofs; do
+    rb=$(awk -v a="${b[$root]}" -v b="${b[initramfs]}" 'BEGIN { printf "%.2f", a / b }')
     rt=$(awk -v a="${t[$root]}" -v b="${t[initramfs]}" 'BEGIN { printf "%.2f", a / b }')
     rm_=$(awk -v a="${m[$root]}" -v b="${m[initramfs]}" 'BEGIN { if (a + 0 && b + 0) printf "%.2f", a / b; else print "n/a" }')
     rs=$(awk -v a="${s[$root]}" -v b="${s[initramfs]}" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-10s %-10s %10s ms %8s %10s M %8s %12s %8s\n' "$name" "$root" "${t[$root]}" "$rt" "${m[$root]}" "$rm_" "${s[$root]}" "$rs"
+    printf '%-8s %-10s %7.0f ms %6s %9s ms %6s %8s M %6s %10s %6s\n' "$name" "$root" "${b[$root]}" "$rb" \
+      "${t[$root]}" "$rt" "${m[$root]}" "$rm_" "${s[$root]}" "$rs"
   done
-  unset t m s
+  unset b t m s
 done
+echo "ratios: erofs / initramfs (below 1 = the EROFS root is faster or smaller)"
 echo "baseline: the same recipe with root = \"initramfs\", same machine, same run; $RUNS runs per median"

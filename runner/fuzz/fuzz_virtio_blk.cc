@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runner/devices/virtio/block.h"
+#include "runner/fuzz/fuzz_input.h"
 
 namespace {
 
@@ -23,17 +24,7 @@ using namespace arrow::runner;
 
 constexpr size_t kDisk = 64 * 1024;
 
-struct Input {
-  const uint8_t* p;
-  size_t n;
-  bool Take(void* out, size_t k) {
-    if (n < k) return false;
-    std::memcpy(out, p, k);
-    p += k;
-    n -= k;
-    return true;
-  }
-};
+using fuzz::Input;
 
 int DiskFd() {
   static int fd = [] {

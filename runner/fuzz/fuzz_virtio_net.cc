@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runner/devices/virtio/net.h"
+#include "runner/fuzz/fuzz_input.h"
 #include "runner/net/guard.h"
 #include "runner/net/stream.h"
 
@@ -33,17 +34,7 @@ class SinkBackend : public net::NetBackend {
   size_t bytes = 0;
 };
 
-struct Input {
-  const uint8_t* p;
-  size_t n;
-  bool Take(void* out, size_t k) {
-    if (n < k) return false;
-    std::memcpy(out, p, k);
-    p += k;
-    n -= k;
-    return true;
-  }
-};
+using fuzz::Input;
 
 }  // namespace
 

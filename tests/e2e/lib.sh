@@ -43,3 +43,10 @@ summary() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }
+
+# writer_recipe OUT: the python3 recipe running tests/e2e/sqlite_writer.py with a volume at /data.
+writer_recipe() {
+  sed -e "s|^\[vm\]|[files.map]\n\"/app/writer.py\" = \"$SOURCE_DIR/tests/e2e/sqlite_writer.py\"\n\n[vm]|" \
+      -e 's|^args = .*|args = ["/app/writer.py", "write"]\nvolumes = ["/data"]|' \
+      "$SOURCE_DIR/recipes/python3.recipe" >"$1"
+}

@@ -27,26 +27,7 @@ include = ["/usr/bin/cat", "/usr/bin/touch"]
 R
 run_capture vol.build "$ARROW_BUILD" vol.recipe -o vol.arrow --zstd-level 3
 expect_eq "inner vol: build (tuned kernel with block)" 0 "$status"
-cat >writer.py <<'PY'
-import sqlite3, sys
-db = sqlite3.connect("/data/tx.db", isolation_level=None)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("PRAGMA synchronous=FULL")
-db.execute("create table if not exists tx(id integer primary key)")
-if sys.argv[1] == "check":
-    print("integrity", db.execute("PRAGMA integrity_check").fetchone()[0])
-    print("ids", " ".join(str(r[0]) for r in db.execute("select id from tx order by id")))
-    sys.exit(0)
-start = (db.execute("select max(id) from tx").fetchone()[0] or 0) + 1
-for i in range(start, start + 100000):
-    db.execute("begin")
-    db.execute("insert into tx values (?)", (i,))
-    db.execute("commit")
-    print("committed", i, flush=True)
-PY
-sed -e 's|^\[vm\]|[files.map]\n"/app/writer.py" = "writer.py"\n\n[vm]|' \
-    -e 's|^args = .*|args = ["/app/writer.py", "write"]\nvolumes = ["/data"]|' \
-    "$SOURCE_DIR/recipes/python3.recipe" >writer.recipe
+writer_recipe writer.recipe
 run_capture writer.build "$ARROW_BUILD" writer.recipe -o writer.arrow
 expect_eq "inner writer: build" 0 "$status"
 expect_contains "inner writer: python3 gets an EROFS root" writer.build "root: EROFS layer"

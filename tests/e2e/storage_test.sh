@@ -149,29 +149,7 @@ erofs_digest=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); prin
 [ -f "$TMP/py-dir/$erofs_digest" ] && pass "python3: skopeo copied the EROFS layer" || fail "python3: no EROFS layer in the skopeo copy"
 
 # ---- durability: SIGKILL of the VMM after a printed commit loses nothing ----
-cat >writer.py <<'PY'
-import sqlite3, sys
-db = sqlite3.connect("/data/tx.db", isolation_level=None)
-# WAL + FULL: a commit returns after the WAL is fsynced. (DELETE mode + FULL does not sync the
-# directory after unlinking the journal, so a power cut right after a commit may undo it.)
-db.execute("PRAGMA journal_mode=WAL")
-db.execute("PRAGMA synchronous=FULL")
-db.execute("create table if not exists tx(id integer primary key)")
-if sys.argv[1] == "check":
-    ok = db.execute("PRAGMA integrity_check").fetchone()[0]
-    print("integrity", ok)
-    print("ids", " ".join(str(r[0]) for r in db.execute("select id from tx order by id")))
-    sys.exit(0)
-start = (db.execute("select max(id) from tx").fetchone()[0] or 0) + 1
-for i in range(start, start + 100000):
-    db.execute("begin")
-    db.execute("insert into tx values (?)", (i,))
-    db.execute("commit")
-    print("committed", i, flush=True)
-PY
-sed -e 's|^\[vm\]|[files.map]\n"/app/writer.py" = "writer.py"\n\n[vm]|' \
-    -e 's|^args = .*|args = ["/app/writer.py", "write"]\nvolumes = ["/data"]|' \
-    "$SOURCE_DIR/recipes/python3.recipe" >writer.recipe
+writer_recipe writer.recipe
 run_capture writer.build "$ARROW_BUILD" writer.recipe -o writer.arrow
 expect_eq "durability: build the writer" 0 "$status"
 [ "$status" -eq 0 ] || sed 's/^/    | /' writer.build | tail -n 20
