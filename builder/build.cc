@@ -228,8 +228,25 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   std::optional<UserIds> user;
   if (!r.app.user.empty()) {
     auto ids = ResolveUser(o.sysroot, r.app.user);
-    if (!ids) return ids.error();
+    if (!ids) return Err("[app] ", ids.message());
     user = *ids;
+  }
+  // [files] dirs: "path\0mode\0uid\0gid\0" records for arrow-init, owners resolved here.
+  std::string dirs_records;
+  std::vector<UserIds> account_ids;
+  if (user) account_ids.push_back(*user);
+  for (const auto& d : r.files.dirs) {
+    UserIds owner = user.value_or(UserIds{});
+    if (!d.owner.empty()) {
+      auto ids = ResolveUser(o.sysroot, d.owner);
+      if (!ids) return Err("[files] dirs ", d.path, ": owner: ", ids.message());
+      owner = *ids;
+      account_ids.push_back(owner);
+    }
+    char mode[8];
+    snprintf(mode, sizeof mode, "%o", d.mode);
+    for (const std::string& f : {d.path, std::string(mode), std::to_string(owner.uid), std::to_string(owner.gid)})
+      dirs_records += f + '\0';
   }
 
   BuildReport report;
@@ -297,6 +314,24 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   AddGenerated(entries, &report.files, "/.arrow/argv", NulJoin(argv), "arrow: entrypoint argv");
   AddGenerated(entries, &report.files, "/.arrow/env", NulJoin(envv), "arrow: app environment");
   AddGenerated(entries, &report.files, "/.arrow/workdir", r.app.workdir, "arrow: working directory");
+  if (!account_ids.empty()) {  // getpwnam() and friends must find the app's accounts
+    const Accounts acc = AccountsFor(o.sysroot, account_ids);
+    auto packed = [&](const std::string& p) {
+      return std::any_of(report.files.begin(), report.files.end(),
+                         [&](const PackedFile& f) { return f.path == p; });
+    };
+    // In the app's root: the root layer when there is one (the initramfs is left behind).
+    std::vector<CpioEntry>* app_root = erofs ? &root_entries : entries;
+    if (!packed("/etc/passwd"))
+      AddGenerated(app_root, &report.files, "/etc/passwd", acc.passwd,
+                   "arrow: root and the accounts of [app] user / [files] dirs");
+    if (!packed("/etc/group"))
+      AddGenerated(app_root, &report.files, "/etc/group", acc.group,
+                   "arrow: the groups of those accounts");
+  }
+  if (!dirs_records.empty())
+    AddGenerated(entries, &report.files, "/.arrow/dirs", dirs_records,
+                 "arrow: directories created at boot ([files] dirs)");
   if (user)
     AddGenerated(entries, &report.files, "/.arrow/user",
                  std::to_string(user->uid) + ":" + std::to_string(user->gid),

@@ -277,7 +277,35 @@ void ParseImage(Checker& c, const toml::table& t, Recipe& r) {
 }
 
 void ParseFiles(Checker& c, const toml::table& files, Recipe& r) {
-  c.CheckKeys(files, "files", {"include", "exclude", "map"});
+  c.CheckKeys(files, "files", {"include", "exclude", "map", "dirs"});
+  if (const toml::node* n = files.get("dirs")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), c.Expect("dirs", "an array of paths or { path, owner, mode } tables", *n));
+    for (size_t i = 0; a && i < a->size(); i++) {
+      const toml::node& e = (*a)[i];
+      Recipe::Files::Dir d;
+      if (e.is_string()) {
+        d.path = e.as_string()->get();
+      } else if (const toml::table* t = e.as_table()) {
+        c.CheckKeys(*t, "files.dirs", {"path", "owner", "mode"});
+        if (auto v = c.String(*t, "path")) d.path = *v;
+        else c.Fail(e.source(), "[files] dirs: a table needs 'path'");
+        if (auto v = c.String(*t, "owner")) d.owner = *v;
+        if (auto v = c.String(*t, "mode")) {
+          const bool octal = !v->empty() && v->size() <= 4 &&
+                             std::all_of(v->begin(), v->end(), [](char ch) { return ch >= '0' && ch <= '7'; });
+          if (!octal) c.Fail(t->get("mode")->source(), "[files] dirs: 'mode' must be octal like \"0750\", got '" + *v + "'");
+          else d.mode = static_cast<uint32_t>(std::stoul(*v, nullptr, 8));
+        }
+      } else {
+        c.Fail(e.source(), "[files] dirs entries must be paths or { path, owner, mode } tables");
+        continue;
+      }
+      if (d.path.empty()) continue;
+      if (auto why = VolumePathProblem(d.path)) c.Fail(e.source(), "[files] dirs: '" + d.path + "' " + *why);
+      else r.files.dirs.push_back(std::move(d));
+    }
+  }
   r.files.include = c.StringArray(files, "include");
   for (size_t i = 0; i < r.files.include.size(); ++i) {
     if (!IsAbsoluteGuestPath(r.files.include[i]))

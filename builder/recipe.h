@@ -45,6 +45,14 @@ struct Recipe {
     std::vector<std::string> include;            // guest paths taken from the build root
     std::vector<std::string> exclude;            // fnmatch patterns on guest paths
     std::map<std::string, std::string> map;      // guest path -> host path (relative to recipe dir)
+    // Directories arrow-init creates at boot, writable by their owner ("/var/lib/nginx",
+    // "/run/postgresql"): created after the volumes are mounted, so they may live on one.
+    struct Dir {
+      std::string path;
+      std::string owner;    // UID[:GID] or NAME[:GROUP]; empty: the app's user, else root
+      uint32_t mode = 0755;
+    };
+    std::vector<Dir> dirs;
   } files;
 
   struct Rules {

@@ -213,3 +213,32 @@ TEST(Recipe, BadVolumesUsersAndRootsAreNamed) {
 
 }  // namespace
 }  // namespace arrow::builder
+
+namespace arrow::builder {
+namespace {
+
+TEST(Recipe, FilesDirs) {
+  auto r = ParseRecipe(R"(
+name = "web"
+[app]
+exec = "/usr/sbin/nginx"
+[files]
+dirs = ["/run/nginx", { path = "/var/lib/nginx", owner = "www-data", mode = "0750" }]
+)", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->files.dirs.size(), 2u);
+  EXPECT_EQ(r->files.dirs[0].path, "/run/nginx");
+  EXPECT_EQ(r->files.dirs[0].mode, 0755u);
+  EXPECT_TRUE(r->files.dirs[0].owner.empty());
+  EXPECT_EQ(r->files.dirs[1].owner, "www-data");
+  EXPECT_EQ(r->files.dirs[1].mode, 0750u);
+  auto with = [](const std::string& d) { return "name = \"x\"\n[app]\nexec = \"/a\"\n[files]\ndirs = " + d + "\n"; };
+  EXPECT_NE(ErrorOf(with("[{ path = \"/a\", mode = \"0999\" }]")).find("'mode' must be octal"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("[\"rel\"]")).find("[files] dirs: 'rel' must be an absolute path"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("[{ owner = \"x\" }]")).find("a table needs 'path'"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("[{ path = \"/a\", ownr = \"x\" }]")).find("ownr"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("[7]")).find("must be paths or"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arrow::builder

@@ -56,3 +56,22 @@ TEST_F(UserTest, UnknownNamesAreErrors) {
 
 }  // namespace
 }  // namespace arrow::builder
+
+namespace arrow::builder {
+namespace {
+
+TEST_F(UserTest, AccountsHoldRootAndTheNeededIdsOnly) {
+  Accounts a = AccountsFor(dir_->path(), {{104, 110}, {104, 109}, {2000, 2001}});
+  EXPECT_EQ(a.passwd,
+            "root:x:0:0:root:/root:/bin/sh\n"
+            "postgres:x:104:110:PostgreSQL:/var/lib/postgresql:/bin/bash\n"
+            "u2000:x:2000:2001::/:/usr/sbin/nologin\n");
+  EXPECT_EQ(a.group, "root:x:0:\nssl-cert:x:109:\npostgres:x:110:\ng2001:x:2001:\n");  // members dropped
+  Accounts only_root = AccountsFor(dir_->path(), {});
+  EXPECT_EQ(only_root.passwd, "root:x:0:0:root:/root:/bin/sh\n");
+  Accounts no_files = AccountsFor("/nonexistent", {{5, 5}});
+  EXPECT_EQ(no_files.passwd, "u0:x:0:0::/:/usr/sbin/nologin\nu5:x:5:5::/:/usr/sbin/nologin\n");
+}
+
+}  // namespace
+}  // namespace arrow::builder

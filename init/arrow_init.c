@@ -661,6 +661,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   if (!workdir || !wlen) workdir = "/";
   read_user();
   storage_read_volumes();
+  storage_read_dirs();
   if (storage_switch_root() < 0) finish(125);
 
   mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -668,6 +669,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
   mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
   if (storage_mount_volumes() < 0) finish(125);
+  if (storage_make_dirs() < 0) finish(125);
   loopback_up();
   net_setup();
   ctl_open(); /* after the modules: its tty may come from one */

@@ -33,6 +33,10 @@ int storage_switch_root(void);
  * image. Returns 0, or -1 after naming the volume that failed. */
 void storage_read_volumes(void);
 int storage_mount_volumes(void);
+/* [files] dirs (/.arrow/dirs): read before the root switch, made after the volumes are mounted.
+ * storage_make_dirs returns 0, or -1 after naming the directory it could not make. */
+void storage_read_dirs(void);
+int storage_make_dirs(void);
 /* At exit: unmounts the mounted ext4 volumes (clean images, nothing left to replay). */
 void storage_unmount_volumes(void);
 

@@ -167,3 +167,34 @@ void storage_unmount_volumes(void) {
     if (e < 0) report("unmount volume ", r[3], -e);
   }
 }
+
+static char **g_dirs;
+
+void storage_read_dirs(void) {
+  int err;
+  g_dirs = read_list("/.arrow/dirs", &err);
+  if (!g_dirs && err != ENOENT) report("/.arrow/dirs", 0, err);
+}
+
+static u32 parse_num(const char *s, int base) {
+  u32 v = 0;
+  for (; *s >= '0' && *s <= '0' + (base == 8 ? 7 : 9); s++) v = v * (u32)base + (u32)(*s - '0');
+  return v;
+}
+
+/* [files] dirs: "path\0mode(octal)\0uid\0gid\0" records; created (with parents), then given
+ * their mode and owner even if they existed (a volume or the image may hold them already). */
+int storage_make_dirs(void) {
+  for (char **d = g_dirs; d && d[0] && d[1] && d[2] && d[3]; d += 4) {
+    char path[256];
+    size_t n = str_len(d[0]);
+    if (d[0][0] != '/' || n >= sizeof(path)) { report("[files] dirs: bad path ", d[0], 0); return -1; }
+    memcpy(path, d[0], n + 1);
+    mkdir_p(path);
+    int r = (int)SC(SYS_chown, d[0], parse_num(d[2], 10), parse_num(d[3], 10));
+    if (r == 0) r = (int)SC(SYS_chmod, d[0], parse_num(d[1], 8));
+    if (r < 0) { report("[files] dirs: ", d[0], -r); return -1; }
+    dbg("created ", d[0]);
+  }
+  return 0;
+}

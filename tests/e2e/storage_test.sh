@@ -71,6 +71,33 @@ expect_contains "rw: cleanly unmounted at exit" inspect2.out "state      clean"
 run_capture rw2.out "${RUN[@]}" vol.arrow -v data.img:/data -- -c 'cat /data/hello.txt'
 expect_contains "rw: a second boot reads it" rw2.out "persisted-42"
 
+# ---- [app] user by name, its accounts in /etc, [files] dirs made at boot ----
+cat >acct.recipe <<'R'
+name = "acct"
+[app]
+exec = "/bin/sh"
+args = ["-c", "id; cat /etc/passwd /etc/group; stat -c 'dir %n %U:%G %a' /run/app /var/cache/x /data/sub; touch /run/app/ok && echo writable"]
+user = "nobody"
+volumes = ["/data"]
+[files]
+include = ["/usr/bin/id", "/usr/bin/cat", "/usr/bin/stat", "/usr/bin/touch"]
+dirs = [{ path = "/run/app", mode = "0700" }, { path = "/var/cache/x", owner = "daemon", mode = "2775" }, "/data/sub"]
+R
+run_capture acct.build "$ARROW_BUILD" acct.recipe -o acct.arrow --zstd-level 3
+expect_eq "accounts: build" 0 "$status"
+run_capture acct.out "${RUN[@]}" -q acct.arrow
+expect_contains "accounts: the app is nobody, by name" acct.out "uid=65534(nobody) gid=65534(nogroup)"
+expect_eq "accounts: /etc/passwd holds root, daemon, nobody only" 3 "$(grep -c ':x:.*:.*:.*:/' acct.out)"
+expect_contains "accounts: the dir owner's group is there" acct.out "daemon:x:1:"
+expect_contains "dirs: owned by the app's user by default, with its mode" acct.out "dir /run/app nobody:nogroup 700"
+expect_contains "dirs: an explicit owner and setgid mode" acct.out "dir /var/cache/x daemon:daemon 2775"
+expect_contains "dirs: made on a volume after it is mounted" acct.out "dir /data/sub nobody:nogroup 755"
+expect_contains "dirs: writable by the app" acct.out "writable"
+printf 'name = "x"\n[app]\nexec = "/bin/sh"\n[files]\ndirs = [{ path = "/a", owner = "nosuchuser" }]\n' >badowner.recipe
+run_capture badowner.out "$ARROW_BUILD" badowner.recipe -o badowner.arrow
+expect_eq "dirs: an unknown owner fails the build" 1 "$status"
+expect_contains "dirs: and names it" badowner.out "[files] dirs /a: owner: user 'nosuchuser': no user 'nosuchuser'"
+
 # ---- :ro is the device's ----
 sha_before=$(sha256sum site.img | cut -d' ' -f1)
 run_capture ro.out "${RUN[@]}" vol.arrow -v site.img:/srv:ro -- -c \
