@@ -17,6 +17,7 @@ Commands::Commands(CLI::App& app) {
   AddPush(app, &selected_);
   AddPull(app, &selected_);
   AddVolume(app, &selected_);
+  AddInstances(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

@@ -14,6 +14,7 @@
 
 #include "builder/recipe.h"
 #include "cli/commands.h"
+#include "cli/instances.h"
 #include "packer/arrow_file.h"
 #include "registry/registry.h"
 #include "runner/launch.h"
@@ -33,6 +34,9 @@ struct RunFlags {
   bool quiet = false, json = false, boot_time = false;
   std::string net = "user";
   bool publish_all = false, allow_host_loopback = false;
+  bool detach = false;  // -d: RunDetached forks, the child runs RunMain with on_guest_up set
+  std::string name, ready_timeout = "120s";
+  std::function<void()> on_guest_up;
   CLI::Option* net_opt = nullptr;
 };
 
@@ -129,6 +133,7 @@ int RunMain(const RunFlags& f) {
   if (!f.args.empty()) o.args = f.args;
   o.extra_cmdline = f.append;
   o.volumes = f.volumes;
+  o.on_guest_up = f.on_guest_up;
   o.net.mode = f.net;
   o.net.mode_given = f.net_opt && f.net_opt->count() > 0;
   o.net.publish = f.publish;
@@ -180,7 +185,7 @@ int RunMain(const RunFlags& f) {
                                                                                   : "runner-error";
     return Finish(f, rep);
   }
-  o.console_input = true;
+  o.console_input = !f.detach;
   auto r = runner::RunWithBuiltin(*img, o);
   if (!r) return fail(r.message());
   rep.outcome = runner::OutcomeName(r->outcome);
@@ -256,7 +261,32 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
                 "Finish with one JSON line on stdout: exit status, outcome, boot and run time");
   cmd->add_flag("--boot-time", f->boot_time,
                 "Print the boot time (VMM start to init) and run time on stderr");
-  cmd->callback([f, selected] { *selected = [f]() -> int { return RunMain(*f); }; });
+  cmd->add_flag("-d,--detach", f->detach,
+                "Run in the background as an instance (arrow ps/logs/stop/rm); prints its id once the guest is up");
+  cmd->add_option("--name", f->name, "With -d: the instance's name (unique; default IMAGE-xxxx)");
+  cmd->add_option("--ready-timeout", f->ready_timeout,
+                  "With -d: how long the guest may take to come up (default 120s)");
+  cmd->callback([f, selected] {
+    *selected = [f]() -> int {
+      if (!f->detach) {
+        if (!f->name.empty()) {
+          std::cerr << "arrow-run: --name needs -d (a named, detached instance)\n";
+          return runner::kExitRunnerError;
+        }
+        return RunMain(*f);
+      }
+      auto ready = ParseDuration(f->ready_timeout);
+      if (!ready) {
+        std::cerr << "arrow-run: --ready-timeout: " << ready.message() << "\n";
+        return runner::kExitRunnerError;
+      }
+      DetachSpec d{f->image, f->name, f->publish, f->volumes, *ready};
+      return RunDetached(d, [f](std::function<void()> up) {
+        f->on_guest_up = std::move(up);
+        return RunMain(*f);
+      });
+    };
+  });
 }
 
 }  // namespace arrow::cli

@@ -185,6 +185,7 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.console_input = o.console_input;
   c.control_channel = true;
   c.stop_timeout = o.stop_timeout;
+  c.on_guest_up = o.on_guest_up;
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct RunOptions {
   net::NetworkOptions net;                       // -p, -P, --net, --allow-host-loopback
   std::chrono::milliseconds stop_timeout{10000};  // SIGTERM to arrow-run: the app's grace period
   std::vector<std::string> volumes;               // -v IMAGE:/path[:ro]
+  std::function<void()> on_guest_up;              // once arrow-init is up (both VMMs)
 };
 
 // A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.

@@ -193,7 +193,10 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
     char buf[256];
     for (ssize_t n; (n = read(ctl_out, buf, sizeof buf)) > 0;)
       for (ssize_t i = 0; i < n; i++)
-        if (lines.Feed(buf[i])) boot_time = now - start;
+        if (lines.Feed(buf[i])) {
+          boot_time = now - start;
+          if (o.on_guest_up) o.on_guest_up();
+        }
     if (auto why = stop.Tick(send_stop)) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);

@@ -2,6 +2,8 @@
 #include "runner/spawn.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@ Result<pid_t> SpawnChild(const std::vector<std::string>& args, int inherit_fd) {
   argv.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Err("pipe: ", std::strerror(errno));
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -26,6 +29,9 @@ Result<pid_t> SpawnChild(const std::vector<std::string>& args, int inherit_fd) {
   }
   if (pid == 0) {
     close(fds[0]);
+    // The helper dies with arrow-run (a killed arrow-run must not leave a VM or passt behind).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // it died before the line above
     if (inherit_fd >= 0) fcntl(inherit_fd, F_SETFD, 0);
     execvp(argv[0], argv.data());
     int err = errno;

@@ -12,7 +12,8 @@
 
 namespace arrow::runner {
 
-// Returns the child's pid once argv[0] has been exec'd. `inherit_fd` (>= 0) loses its
+// Returns the child's pid once argv[0] has been exec'd. The child is killed (PR_SET_PDEATHSIG)
+// if the thread that spawned it ends, so a killed arrow-run leaves no helper running. `inherit_fd` (>= 0) loses its
 // close-on-exec flag in the child. Errors: the reason alone ("No such file or directory"),
 // or "fork: ..." / "pipe: ...", for the caller to put in context.
 Result<pid_t> SpawnChild(const std::vector<std::string>& argv, int inherit_fd = -1);

@@ -443,6 +443,7 @@ VmmResult Run::Execute() {
     const uint8_t msg[] = {'s', 't', 'o', 'p', '\n'};
     return c_.control_channel && ctl_.init_up() && bus_->ControlInput(msg, sizeof msg) == sizeof msg;
   };
+  bool guest_up = false;
   {
     std::unique_lock lock(mu_);
     while (!done_) {
@@ -450,6 +451,10 @@ VmmResult Run::Execute() {
       if (done_) break;
       lock.unlock();
       FlushOutput();
+      if (!guest_up && (ctl_.init_up() || boot_ns_.load() >= 0)) {
+        guest_up = true;
+        if (c_.on_guest_up) c_.on_guest_up();
+      }
       if (auto why = stop.Tick(send_stop)) {
         Finish(Outcome::kInterrupted, 0, std::move(*why));
       } else if (Clock::now() >= deadline)

@@ -47,6 +47,8 @@ struct VmmConfig {
   // request (init sends the app SIGTERM) and the app gets `stop_timeout` to exit with its own
   // status; a second signal or the end of the grace period stops the VM at once.
   bool control_channel = false;
+  // Called once from the main thread when arrow-init is up (boot timer or control channel).
+  std::function<void()> on_guest_up;
   std::chrono::milliseconds stop_timeout{10000};
 };
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Detached instances under qemu TCG: `arrow run -d` (prints the id once the guest is up, serves a
+# published port), `arrow ps` (running, exited with the app's status, crashed when the VMM was
+# killed), `arrow logs [-f]`, `arrow stop` (SIGTERM reaches the app), `arrow rm [-f]`, unique
+# names, and the failures: a guest not up within --ready-timeout, a run that fails before boot,
+# unknown instances.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+export ARROW_STATE_DIR="$TMP/state"
+A="$ARROW"
+gcc -O2 -o httpd "$SOURCE_DIR/tests/e2e/httpd.c"
+echo "hello from a detached arrow" >index.html
+cat >web.recipe <<'R'
+name = "web"
+[app]
+exec = "/usr/bin/httpd"
+ports = [80]
+[files]
+map = { "/usr/bin/httpd" = "httpd", "/srv/index.html" = "index.html" }
+R
+run_capture web.build "$ARROW_BUILD" web.recipe -o web.arrow --zstd-level 3
+expect_eq "web: build" 0 "$status"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+run_capture run.out "$A" run -d --vmm qemu --name site -p "127.0.0.1:$port:80" web.arrow
+expect_eq "run -d: exit 0 once the guest is up" 0 "$status"
+id=$(tail -n 1 run.out)
+[[ "$id" =~ ^[0-9a-f]{12}$ ]] && pass "run -d: prints a 12-hex id" || fail "run -d: printed '$id'"
+got=""
+for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$port/index.html" || true); [ -n "$got" ] && break; sleep 0.2; done
+expect_eq "run -d: the published port serves" "hello from a detached arrow" "$got"
+run_capture ps.out "$A" ps
+expect_contains "ps: the instance is running" ps.out "site"
+grep -E "^$id +site +web.arrow +127.0.0.1:$port:80 +running" ps.out >/dev/null && pass "ps: id, name, image, ports, state" \
+  || { fail "ps: row"; cat ps.out; }
+run_capture ps.json "$A" ps --json
+expect_eq "ps --json: status" running "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["status"])' ps.json)"
+run_capture clash.out "$A" run -d --vmm qemu --name site web.arrow
+expect_eq "name clash: 125" 125 "$status"
+expect_contains "name clash: says who has it" clash.out "the name 'site' is already used by instance $id (running)"
+run_capture rm-running.out "$A" rm site
+expect_eq "rm of a running instance is refused" 1 "$status"
+expect_contains "rm: says to stop it" rm-running.out "site is running: arrow stop site first, or arrow rm -f"
+
+"$A" logs -f site >follow.out 2>&1 &
+follower=$!
+run_capture stop.out "$A" stop --time 20 "${id:0:6}"
+expect_eq "stop (by id prefix): exit 0" 0 "$status"
+expect_contains "stop: prints the name" stop.out "site"
+for _ in $(seq 1 50); do kill -0 "$follower" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$follower" 2>/dev/null; then fail "logs -f: still following after the instance ended"; kill "$follower"; else pass "logs -f: ends with the instance"; fi
+expect_contains "logs -f: saw the app's SIGTERM" follow.out "httpd: SIGTERM, bye"
+run_capture ps2.out "$A" ps
+expect_contains "ps: exited with the app's status (SIGTERM -> 3)" ps2.out "exited (3)"
+run_capture logs.out "$A" logs site
+expect_contains "logs survive the instance" logs.out "httpd: SIGTERM, bye"
+run_capture rm.out "$A" rm site
+expect_eq "rm: exit 0" 0 "$status"
+run_capture ps3.out "$A" ps
+if grep -q site ps3.out; then fail "rm: still listed"; else pass "rm: gone from ps"; fi
+run_capture logs-gone.out "$A" logs site
+expect_eq "logs of a removed instance: 1" 1 "$status"
+
+# A killed VMM shows as crashed; rm -f of a running one.
+cid=$("$A" run -d --vmm qemu web.arrow --net none | tail -n 1)
+pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$ARROW_STATE_DIR/$cid/state.json")
+qemu=$(pgrep -P "$pid" qemu-system || true)
+[ -n "$qemu" ] && pass "the instance's VMM is a qemu child" || fail "no qemu child of $pid"
+kill -KILL "$pid"
+sleep 1
+run_capture ps4.out "$A" ps
+expect_contains "a killed VMM: exited (crashed)" ps4.out "exited (crashed)"
+expect_contains "default name: image name + id" ps4.out "web-${cid:0:4}"
+running() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^[ZX]'; }  # zombies are dead
+if [ -n "$qemu" ] && running "$qemu"; then fail "a killed arrow-run left qemu $qemu running"; kill -KILL "$qemu"; else pass "a killed arrow-run leaves no qemu behind"; fi
+"$A" rm "$cid" >/dev/null
+fid=$("$A" run -d --vmm qemu web.arrow --net none | tail -n 1)
+run_capture rmf.out "$A" rm -f "$fid"
+expect_eq "rm -f of a running instance" 0 "$status"
+[ ! -e "$ARROW_STATE_DIR/$fid" ] && pass "rm -f: its state is gone" || fail "rm -f: state left"
+
+# Failures
+run_capture slow.out "$A" run -d --vmm qemu --ready-timeout 300ms --name slow web.arrow --net none
+expect_eq "ready timeout: 125" 125 "$status"
+expect_contains "ready timeout: says so" slow.out "was not up after 300 ms and was stopped"
+run_capture ps5.out "$A" ps
+grep -E " slow .*running" ps5.out >/dev/null && fail "ready timeout: still running" || pass "ready timeout: the instance was stopped"
+"$A" rm slow >/dev/null || true
+run_capture early.out "$A" run -d --vmm qemu -v missing.img:/data web.arrow
+expect_eq "a run that fails before boot: its status" 125 "$status"
+expect_contains "a run that fails before boot: the console tail" early.out "has no virtio-blk driver, so it cannot mount -v missing.img"
+run_capture stop-none.out "$A" stop nosuch
+expect_eq "stop of an unknown instance: 1" 1 "$status"
+expect_contains "stop of an unknown instance: names it" stop-none.out "no instance named or with id 'nosuch'"
+run_capture name-nod.out "$A" run --name x web.arrow
+expect_eq "--name without -d: 125" 125 "$status"
+summary
