@@ -332,6 +332,9 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   if (!dirs_records.empty())
     AddGenerated(entries, &report.files, "/.arrow/dirs", dirs_records,
                  "arrow: directories created at boot ([files] dirs)");
+  if (r.app.ready.rfind("tcp:", 0) == 0 || r.app.ready.rfind("http:", 0) == 0)
+    AddGenerated(entries, &report.files, "/.arrow/ready", r.app.ready,
+                 "arrow: the readiness probe arrow-init runs ([app] ready)");
   if (user)
     AddGenerated(entries, &report.files, "/.arrow/user",
                  std::to_string(user->uid) + ":" + std::to_string(user->gid),
@@ -407,6 +410,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"workdir", r.app.workdir},
       {"ports", r.app.ports},
       {"volumes", r.app.volumes},
+      {"ready", r.app.ready.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.app.ready)},
       {"user", user ? nlohmann::json(std::to_string(user->uid) + ":" + std::to_string(user->gid))
                     : nlohmann::json(nullptr)},
       {"root", root_json},

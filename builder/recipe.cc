@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cctype>
 #include <optional>
+#include <regex>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -202,8 +203,38 @@ std::optional<std::string> VolumePathProblem(const std::string& p) {
   return std::nullopt;
 }
 
+// Why a readiness spec is unusable, or nothing.
+std::optional<std::string> ReadyProblem(const std::string& v) {
+  auto port_ok = [](const std::string& p) {
+    return !p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit) &&
+           std::stoi(p) >= 1 && std::stoi(p) <= 65535;
+  };
+  if (v.rfind("tcp:", 0) == 0) {
+    if (port_ok(v.substr(4))) return std::nullopt;
+  } else if (v.rfind("http:", 0) == 0) {
+    const std::string rest = v.substr(5);
+    const size_t slash = rest.find('/');
+    const std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+    if (port_ok(rest.substr(0, slash)) &&
+        std::none_of(path.begin(), path.end(), [](unsigned char ch) { return ch <= ' ' || ch == 0x7f; }))
+      return std::nullopt;
+  } else if (v.rfind("log:", 0) == 0 && v.size() > 4) {
+    try {
+      std::regex re(v.substr(4), std::regex::extended);
+      return std::nullopt;
+    } catch (const std::regex_error& e) {
+      return "has a bad regular expression: " + std::string(e.what());
+    }
+  }
+  return "must be \"tcp:PORT\", \"http:PORT/PATH\" or \"log:REGEX\", got '" + v + "'";
+}
+
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
-  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes", "user"});
+  c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes", "user", "ready"});
+  if (auto v = c.String(app, "ready")) {
+    if (auto why = ReadyProblem(*v)) c.Fail(app.get("ready")->source(), "'ready' " + *why);
+    else r.app.ready = *v;
+  }
   if (auto v = c.String(app, "user")) {
     const bool ok = !v->empty() && std::count(v->begin(), v->end(), ':') <= 1 && v->front() != ':' &&
                     v->back() != ':' &&

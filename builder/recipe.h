@@ -39,6 +39,10 @@ struct Recipe {
     // /etc/passwd and /etc/group). Empty: root. arrow-init drops to it before exec and gives it
     // the root directory of fresh volumes.
     std::string user;
+    // When a service is ready: "tcp:PORT" (a connection to 127.0.0.1:PORT in the guest succeeds),
+    // "http:PORT/PATH" (a GET there answers 2xx/3xx), both probed by arrow-init, or "log:REGEX"
+    // (a console line matches, watched by the runner). `arrow run -d` returns once it holds.
+    std::string ready;
   } app;
 
   struct Files {

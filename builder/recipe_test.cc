@@ -242,3 +242,21 @@ dirs = ["/run/nginx", { path = "/var/lib/nginx", owner = "www-data", mode = "075
 
 }  // namespace
 }  // namespace arrow::builder
+
+namespace arrow::builder {
+namespace {
+
+TEST(Recipe, ReadyProbes) {
+  auto with = [](const std::string& v) { return "name = \"x\"\n[app]\nexec = \"/a\"\nready = \"" + v + "\"\n"; };
+  for (const char* ok : {"tcp:80", "http:8080/healthz", "http:80", "log:^ready [0-9]+"}) {
+    auto r = ParseRecipe(with(ok), "t.recipe");
+    ASSERT_TRUE(r.ok()) << ok << ": " << r.message();
+    EXPECT_EQ(r->app.ready, ok);
+  }
+  for (const char* bad : {"tcp:0", "tcp:70000", "tcp:80/x", "http:x/y", "udp:53", "log:", "ready"})
+    EXPECT_NE(ErrorOf(with(bad)).find("'ready' must be"), std::string::npos) << bad;
+  EXPECT_NE(ErrorOf(with("log:(unclosed")).find("bad regular expression"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arrow::builder

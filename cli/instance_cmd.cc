@@ -135,7 +135,7 @@ int RunDetached(const DetachSpec& spec, const std::function<int(std::function<vo
   if (r == 0) {  // the guest never came up: stop it, say why
     StopProcess(in, std::chrono::seconds(2));
     waitpid(pid, nullptr, 0);
-    std::cerr << "arrow-run: instance " << in.name << " (" << in.id << ") was not up after "
+    std::cerr << "arrow-run: instance " << in.name << " (" << in.id << ") was not ready after "
               << spec.ready_timeout.count() << " ms and was stopped; its console ends with:\n";
     PrintTail(in, 15);
     return runner::kExitRunnerError;

@@ -6,7 +6,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <chrono>
+#include <regex>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -57,6 +61,33 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   if (pos == 0 || ms < 0 || v < 0)
     return Err("invalid duration '", text, "' (expected e.g. 30s, 500ms, 2m)");
   return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+// `[app] ready = "log:REGEX"` in a detached run: stdout is the instance's log; calls `up` once a
+// line of it matches.
+void WatchLog(const std::regex& re, const std::function<void()>& up) {
+  const int fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      std::string line = pending.substr(0, nl);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (std::regex_search(line, re)) {
+        close(fd);
+        up();
+        return;
+      }
+    }
+    if (pending.size() > 65536) pending.erase(0, pending.size() - 4096);
+  }
 }
 
 // Peak resident memory of the VMM: this process for the built-in VMM (guest pages it touched
@@ -161,6 +192,18 @@ int RunMain(const RunFlags& f) {
   if (!local) return fail(local.message());
   auto img = packer::ReadArrow(*local);
   if (!img) return fail(img.message());
+  if (f.on_guest_up) {  // -d: say "up" when the arrow's [app] ready holds, else when init is up
+    const auto r = img->config_json.value("ready", nlohmann::json());
+    const std::string ready = r.is_string() ? r.get<std::string>() : "";
+    if (ready.rfind("tcp:", 0) == 0 || ready.rfind("http:", 0) == 0) {
+      o.on_ready = f.on_guest_up;  // arrow-init probes it and says "arrow:ready"
+      o.on_guest_up = nullptr;
+    } else if (ready.rfind("log:", 0) == 0) {
+      o.on_guest_up = [re = ready.substr(4), up = f.on_guest_up] {
+        std::thread([re, up] { WatchLog(std::regex(re, std::regex::extended), up); }).detach();
+      };
+    }
+  }
 
   std::string vmm = f.vmm, why;
   const bool kvm_ok = runner::KvmUsableForLinux(&why);

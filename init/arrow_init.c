@@ -359,6 +359,48 @@ static void net_setup(void) {
   }
 }
 
+/* ---- readiness ([app] ready = "tcp:PORT" | "http:PORT/PATH", from /.arrow/ready) ----
+ * Probed from PID 1 every 100 ms once the app runs; the first success sends "arrow:ready" on
+ * the control channel (the runner's `arrow run -d` waits for it). */
+static int g_ready_port, g_ready_http, g_ready_done;
+static const char *g_ready_path = "/";
+
+static void read_ready(void) {
+  int err;
+  size_t n;
+  char *s = read_file("/.arrow/ready", &n, &err);
+  if (!s) { if (err != ENOENT) report("/.arrow/ready", 0, err); return; }
+  const char *p = s;
+  if (str_has_prefix(p, "tcp:")) p += 4;
+  else if (str_has_prefix(p, "http:")) { p += 5; g_ready_http = 1; }
+  else { report("/.arrow/ready: unknown probe ", s, 0); return; }
+  int port = 0;
+  for (; *p >= '0' && *p <= '9' && port <= 65535; p++) port = port * 10 + (*p - '0');
+  if (port < 1 || port > 65535 || (*p && *p != '/') || (!g_ready_http && *p)) {
+    report("/.arrow/ready: bad probe ", s, 0);
+    return;
+  }
+  if (*p) g_ready_path = p;
+  g_ready_port = port;
+}
+
+static int probe_ready(void) {
+  int s = sys_socket(2 /* AF_INET */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0);
+  if (s < 0) return 0;
+  struct k_sin a = {2, (u16)((g_ready_port >> 8) | ((g_ready_port & 0xff) << 8)), 0x0100007f, {0}};
+  int ok = SC(SYS_connect, s, &a, sizeof a) == 0;
+  if (ok && g_ready_http) {
+    struct line l; l.n = 0;
+    ln_str(&l, "GET "); ln_str(&l, g_ready_path); ln_str(&l, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    char buf[16];
+    struct k_pollfd p = {s, POLLIN, 0};
+    ok = sys_write(s, l.buf, l.n) == (ssize_t)l.n && sys_poll(&p, 1, 500) == 1 &&
+         sys_read(s, buf, sizeof buf) >= 12 && str_has_prefix(buf, "HTTP/1.") && (buf[9] == '2' || buf[9] == '3');
+  }
+  sys_close(s);
+  return ok;
+}
+
 /* ---- the control channel (arrow.ctl=ttyS1): a serial line of the runner ----
  * init -> host: "arrow:init" once init is up, "arrow:exit <status>" right
  * before the exit port. host -> init: "stop" = SIGTERM to the app. Lines end
@@ -660,6 +702,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   while (workdir && wlen && (workdir[wlen - 1] == '\n' || workdir[wlen - 1] == 0)) workdir[--wlen] = 0;
   if (!workdir || !wlen) workdir = "/";
   read_user();
+  read_ready();
   storage_read_volumes();
   storage_read_dirs();
   if (storage_switch_root() < 0) finish(125);
@@ -709,7 +752,14 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
       if (sig < 0) continue;
     } else {
       pfd[1].fd = g_ctl; /* -1 (ignored by poll) without a channel or once it hung up */
-      if (sys_poll(pfd, 2, -1) < 0) continue;
+      const int probing = g_ready_port && !g_ready_done;
+      int n = sys_poll(pfd, 2, probing ? 100 : -1);
+      if (probing && probe_ready()) {
+        g_ready_done = 1;
+        dbg("ready: the probe passed", 0);
+        ctl_send("arrow:ready", -1);
+      }
+      if (n <= 0) continue;
       if (pfd[1].revents) ctl_input(app, pfd[1].revents);
       struct k_sfd_siginfo si;
       if (!pfd[0].revents || sys_read(sfd, &si, sizeof(si)) != sizeof(si)) continue;

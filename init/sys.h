@@ -26,7 +26,7 @@ enum {
   SYS_rt_sigtimedwait = 128, SYS_mount = 165, SYS_sync = 162, SYS_reboot = 169,
   SYS_sethostname = 170, SYS_ioperm = 173, SYS_dup2 = 33, SYS_signalfd4 = 289,
   SYS_finit_module = 313, SYS_chroot = 161, SYS_umount2 = 166,
-  SYS_setuid = 105, SYS_setgid = 106, SYS_setgroups = 116, SYS_chown = 92, SYS_stat = 4, SYS_chmod = 90,
+  SYS_setuid = 105, SYS_setgid = 106, SYS_setgroups = 116, SYS_chown = 92, SYS_stat = 4, SYS_chmod = 90, SYS_connect = 42,
 };
 
 static inline long sc6(long n, long a, long b, long c, long d, long e, long f) {

@@ -186,6 +186,7 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.control_channel = true;
   c.stop_timeout = o.stop_timeout;
   c.on_guest_up = o.on_guest_up;
+  c.on_ready = o.on_ready;
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

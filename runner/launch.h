@@ -38,6 +38,7 @@ struct RunOptions {
   std::chrono::milliseconds stop_timeout{10000};  // SIGTERM to arrow-run: the app's grace period
   std::vector<std::string> volumes;               // -v IMAGE:/path[:ro]
   std::function<void()> on_guest_up;              // once arrow-init is up (both VMMs)
+  std::function<void()> on_ready;                 // once arrow-init's readiness probe passed
 };
 
 // A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.

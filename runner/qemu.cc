@@ -183,6 +183,7 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
   std::optional<std::chrono::nanoseconds> boot_time;
   std::string why_killed;
   ControlLines lines;
+  bool ready_called = false;
   GracefulStop stop(o.stop_timeout);
   auto send_stop = [&] { return lines.init_up() && write(ctl_in, "stop\n", 5) == 5; };
   for (;;) {
@@ -197,6 +198,10 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
           boot_time = now - start;
           if (o.on_guest_up) o.on_guest_up();
         }
+    if (!ready_called && lines.ready()) {
+      ready_called = true;
+      if (o.on_ready) o.on_ready();
+    }
     if (auto why = stop.Tick(send_stop)) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);

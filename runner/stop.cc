@@ -43,6 +43,7 @@ bool ControlLines::Feed(char b) {
     if (line_.size() < 128) line_.push_back(b);
     return false;
   }
+  if (line_ == "arrow:ready") ready_.store(true);
   const bool first_init = line_ == "arrow:init" && !init_up_.exchange(true);
   line_.clear();
   return first_init;

@@ -40,10 +40,13 @@ class ControlLines {
   // True exactly once: when the line "arrow:init" completes for the first time.
   bool Feed(char b);
   bool init_up() const { return init_up_.load(); }
+  // arrow-init's readiness probe ([app] ready = "tcp:..." / "http:...") succeeded: "arrow:ready".
+  bool ready() const { return ready_.load(); }
 
  private:
   std::string line_;
   std::atomic<bool> init_up_{false};
+  std::atomic<bool> ready_{false};
 };
 
 class GracefulStop {

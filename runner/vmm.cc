@@ -443,7 +443,7 @@ VmmResult Run::Execute() {
     const uint8_t msg[] = {'s', 't', 'o', 'p', '\n'};
     return c_.control_channel && ctl_.init_up() && bus_->ControlInput(msg, sizeof msg) == sizeof msg;
   };
-  bool guest_up = false;
+  bool guest_up = false, ready = false;
   {
     std::unique_lock lock(mu_);
     while (!done_) {
@@ -454,6 +454,10 @@ VmmResult Run::Execute() {
       if (!guest_up && (ctl_.init_up() || boot_ns_.load() >= 0)) {
         guest_up = true;
         if (c_.on_guest_up) c_.on_guest_up();
+      }
+      if (!ready && ctl_.ready()) {
+        ready = true;
+        if (c_.on_ready) c_.on_ready();
       }
       if (auto why = stop.Tick(send_stop)) {
         Finish(Outcome::kInterrupted, 0, std::move(*why));

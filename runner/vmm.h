@@ -49,6 +49,8 @@ struct VmmConfig {
   bool control_channel = false;
   // Called once from the main thread when arrow-init is up (boot timer or control channel).
   std::function<void()> on_guest_up;
+  // Called once from the main thread when arrow-init reports its readiness probe passed.
+  std::function<void()> on_ready;
   std::chrono::milliseconds stop_timeout{10000};
 };
 

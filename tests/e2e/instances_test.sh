@@ -15,6 +15,7 @@ name = "web"
 [app]
 exec = "/usr/bin/httpd"
 ports = [80]
+ready = "http:80/index.html"
 [files]
 map = { "/usr/bin/httpd" = "httpd", "/srv/index.html" = "index.html" }
 R
@@ -26,9 +27,8 @@ run_capture run.out "$A" run -d --vmm qemu --name site -p "127.0.0.1:$port:80" w
 expect_eq "run -d: exit 0 once the guest is up" 0 "$status"
 id=$(tail -n 1 run.out)
 [[ "$id" =~ ^[0-9a-f]{12}$ ]] && pass "run -d: prints a 12-hex id" || fail "run -d: printed '$id'"
-got=""
-for _ in $(seq 1 100); do got=$(curl -s --max-time 2 "http://127.0.0.1:$port/index.html" || true); [ -n "$got" ] && break; sleep 0.2; done
-expect_eq "run -d: the published port serves" "hello from a detached arrow" "$got"
+got=$(curl -s --max-time 5 "http://127.0.0.1:$port/index.html" || true)  # no retry: it is ready
+expect_eq "run -d: returns when [app] ready (http) holds: the port serves at once" "hello from a detached arrow" "$got"
 run_capture ps.out "$A" ps
 expect_contains "ps: the instance is running" ps.out "site"
 grep -E "^$id +site +web.arrow +127.0.0.1:$port:80 +running" ps.out >/dev/null && pass "ps: id, name, image, ports, state" \
@@ -79,10 +79,36 @@ run_capture rmf.out "$A" rm -f "$fid"
 expect_eq "rm -f of a running instance" 0 "$status"
 [ ! -e "$ARROW_STATE_DIR/$fid" ] && pass "rm -f: its state is gone" || fail "rm -f: state left"
 
+# ready = "log:REGEX": returns only once the console has the line.
+cat >logready.recipe <<'R'
+name = "logready"
+[app]
+exec = "/bin/sh"
+args = ["-c", "sleep 2; echo 'listening on 1234'; sleep 600"]
+ready = "log:^listening on [0-9]+"
+[files]
+include = ["/usr/bin/sleep"]
+R
+run_capture logready.build "$ARROW_BUILD" logready.recipe -o logready.arrow --zstd-level 3
+run_capture logready.out "$A" run -d --vmm qemu --name lr logready.arrow
+expect_eq "ready log: exit 0" 0 "$status"
+run_capture lr.log "$A" logs lr
+expect_contains "ready log: the line was there when run -d returned" lr.log "listening on 1234"
+"$A" rm -f lr >/dev/null
+# A probe that never passes: the ready timeout stops it.
+sed 's|^ready = .*|ready = "tcp:81"|' web.recipe >never.recipe
+run_capture never.build "$ARROW_BUILD" never.recipe -o never.arrow --zstd-level 3
+run_capture never.out "$A" run -d --vmm qemu --ready-timeout 15s --name never never.arrow --net none
+expect_eq "ready never holds: 125" 125 "$status"
+expect_contains "ready never holds: stopped after the timeout" never.out "was not ready after 15000 ms and was stopped"
+"$A" rm never >/dev/null || true
+run_capture badready.out "$ARROW_BUILD" <(printf 'name = "x"\n[app]\nexec = "/a"\nready = "udp:53"\n') -o x.arrow
+expect_contains "a bad ready spec names the forms" badready.out "'ready' must be \"tcp:PORT\", \"http:PORT/PATH\" or \"log:REGEX\""
+
 # Failures
 run_capture slow.out "$A" run -d --vmm qemu --ready-timeout 300ms --name slow web.arrow --net none
 expect_eq "ready timeout: 125" 125 "$status"
-expect_contains "ready timeout: says so" slow.out "was not up after 300 ms and was stopped"
+expect_contains "ready timeout: says so" slow.out "was not ready after 300 ms and was stopped"
 run_capture ps5.out "$A" ps
 grep -E " slow .*running" ps5.out >/dev/null && fail "ready timeout: still running" || pass "ready timeout: the instance was stopped"
 "$A" rm slow >/dev/null || true
