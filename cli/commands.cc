@@ -18,6 +18,7 @@ Commands::Commands(CLI::App& app) {
   AddPull(app, &selected_);
   AddVolume(app, &selected_);
   AddInstances(app, &selected_);
+  AddCatalog(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/recipe.h"
+#include "cli/catalog.h"
 #include "cli/commands.h"
 #include "cli/instances.h"
 #include "packer/arrow_file.h"
@@ -188,7 +189,15 @@ int RunMain(const RunFlags& f) {
   co.plain_http = f.plain_http;
   co.progress = !f.quiet;
   if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) co.mtime = std::strtoll(sde, nullptr, 10);
-  auto local = registry::ResolveImage(f.image, co);
+  // A file; else a plain name in the catalog (built once, cached); else a registry reference.
+  std::string image = f.image;
+  std::error_code ec;
+  if (!std::filesystem::exists(image, ec) && FindCatalogRecipe(image)) {
+    auto built = CatalogArrow(image, f.quiet);
+    if (!built) return fail(built.message());
+    image = built->string();
+  }
+  auto local = registry::ResolveImage(image, co);
   if (!local) return fail(local.message());
   auto img = packer::ReadArrow(*local);
   if (!img) return fail(img.message());
@@ -260,7 +269,7 @@ int RunMain(const RunFlags& f) {
 void AddRun(CLI::App& app, std::function<int()>* selected) {
   auto f = std::make_shared<RunFlags>();
   CLI::App* cmd = app.add_subcommand("run", "Boot an .arrow image; exit with the app's status");
-  cmd->add_option("image", f->image, "An .arrow file or a registry reference (host/repo:tag)")
+  cmd->add_option("image", f->image, "An .arrow file, a catalog name (arrow catalog) or a registry reference (host/repo:tag)")
       ->required();
   cmd->add_flag("--plain-http", f->plain_http, "For a reference: HTTP instead of HTTPS");
   cmd->add_option("args", f->args, "After --: arguments replacing the recipe's args");
@@ -324,6 +333,15 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
         return runner::kExitRunnerError;
       }
       DetachSpec d{f->image, f->name, f->publish, f->volumes, *ready};
+      std::error_code ec;
+      if (!std::filesystem::exists(f->image, ec) && FindCatalogRecipe(f->image)) {
+        auto built = CatalogArrow(f->image, f->quiet);  // before the ready timeout starts
+        if (!built) {
+          std::cerr << "arrow-run: " << built.message() << "\n";
+          return runner::kExitRunnerError;
+        }
+        f->image = built->string();  // ps still shows the catalog name
+      }
       return RunDetached(d, [f](std::function<void()> up) {
         f->on_guest_up = std::move(up);
         return RunMain(*f);

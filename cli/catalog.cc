@@ -1,0 +1,119 @@
+// Catalog lookup and the cache of built catalog arrows; see catalog.h.
+#include "cli/catalog.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+
+#include "builder/build.h"
+#include "builder/recipe.h"
+#include "cli/commands.h"
+#include "common/file_util.h"
+#include "common/sha256.h"
+#include "packer/arrow_file.h"
+
+namespace arrow::cli {
+namespace fs = std::filesystem;
+namespace {
+
+fs::path CacheRoot() {
+  if (const char* d = getenv("ARROW_CACHE_DIR"); d && *d) return d;
+  if (const char* d = getenv("XDG_CACHE_HOME"); d && *d) return fs::path(d) / "arrow";
+  const char* home = getenv("HOME");
+  return fs::path(home && *home ? home : "/tmp") / ".cache/arrow";
+}
+
+std::string FileDigest(const fs::path& p) {
+  auto h = Sha256FileHex(p);
+  return h ? *h : "missing:" + p.string();
+}
+
+// Everything a build of this recipe depends on besides the build root's files.
+Result<std::string> Key(const builder::Recipe& r, const std::string& text) {
+  std::string k = "arrow " ARROW_VERSION "\n" + text + "\ninit " + FileDigest(FindInitBinary()) + "\n";
+  for (const auto& [guest, host] : r.files.map) k += "map " + guest + " " + FileDigest(builder::RecipePath(r, host)) + "\n";
+  std::error_code ec;
+  std::vector<fs::path> fragments;
+  for (const auto& e : fs::directory_iterator(fs::path(ARROW_SOURCE_DIR) / "kernel-configs", ec))
+    if (e.path().extension() == ".config") fragments.push_back(e.path());
+  std::sort(fragments.begin(), fragments.end());
+  for (const auto& f : fragments) k += "fragment " + f.filename().string() + " " + FileDigest(f) + "\n";
+  return Sha256Hex(k).substr(0, 16);
+}
+
+// A cached arrow is still good when every file it packed from the build root has its size.
+bool StillCurrent(const fs::path& arrow) {
+  auto img = packer::ReadArrow(arrow);
+  if (!img) return false;
+  for (const auto& f : builder::FilesFromJson(img->config_json.value("files", nlohmann::json::array()))) {
+    if (f.type != "file" || f.reason.rfind("arrow", 0) == 0 || f.reason.find("[files] map") != std::string::npos ||
+        f.reason.rfind("kernel module", 0) == 0)
+      continue;  // generated, mapped (in the key) or decompressed modules
+    struct stat st {};
+    if (stat(f.path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsCatalogName(const std::string& s) {
+  return !s.empty() && s.size() <= 128 && s.find('/') == std::string::npos && s.find(':') == std::string::npos &&
+         !s.ends_with(".arrow") && !s.ends_with(".recipe") &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) {
+           return std::islower(c) || std::isdigit(c) || c == '-' || c == '_' || c == '.';
+         });
+}
+
+std::vector<fs::path> CatalogDirs() {
+  std::vector<fs::path> dirs = {"."};
+  if (const char* d = getenv("ARROW_CATALOG"); d && *d) dirs.push_back(d);
+  if (const char* x = getenv("XDG_CONFIG_HOME"); x && *x) dirs.push_back(fs::path(x) / "arrow/recipes");
+  else if (const char* h = getenv("HOME"); h && *h) dirs.push_back(fs::path(h) / ".config/arrow/recipes");
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(self.parent_path() / "../share/arrow/recipes");
+  dirs.push_back(fs::path(ARROW_SOURCE_DIR) / "recipes");
+  return dirs;
+}
+
+std::optional<fs::path> FindCatalogRecipe(const std::string& name) {
+  if (!IsCatalogName(name)) return std::nullopt;
+  std::error_code ec;
+  for (const auto& d : CatalogDirs())
+    if (fs::is_regular_file(d / (name + ".recipe"), ec)) return fs::weakly_canonical(d / (name + ".recipe"), ec);
+  return std::nullopt;
+}
+
+Result<fs::path> CatalogArrow(const std::string& name, bool quiet) {
+  auto path = FindCatalogRecipe(name);
+  if (!path) return Err("'", name, "' is not in the catalog (arrow catalog lists it)");
+  auto text = ReadFile(*path);
+  if (!text) return text.error();
+  auto recipe = builder::ParseRecipe(*text, *path);
+  if (!recipe) return recipe.error();
+  auto key = Key(*recipe, *text);
+  if (!key) return key.error();
+  const char* own = getenv("ARROW_CATALOG_CACHE");
+  const fs::path dir = own && *own ? fs::path(own) : CacheRoot() / "catalog";
+  const fs::path out = dir / (recipe->name + "-" + *key + ".arrow");
+  std::error_code ec;
+  if (fs::exists(out, ec) && StillCurrent(out)) return out;
+  fs::create_directories(dir, ec);
+  if (ec) return Err("catalog cache ", dir.string(), ": ", ec.message());
+  if (!quiet) std::cerr << "arrow: building " << name << " from " << path->string() << " (once; cached in " << dir.string() << ")\n";
+  builder::BuildOptions o;
+  o.output = out;
+  o.init_binary = FindInitBinary();
+  if (!quiet) o.progress = [](std::string_view l) { std::cerr << l << "\n"; };
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.mtime = std::strtoll(sde, nullptr, 10);
+  auto report = builder::BuildArrow(*recipe, o);
+  if (!report) return Err("building ", name, ": ", report.message());
+  return out;
+}
+
+}  // namespace arrow::cli

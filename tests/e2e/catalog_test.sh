@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The catalog under qemu TCG: `arrow catalog` lists the ready apps; `arrow run NAME -d` builds a
+# catalog arrow once and reuses it; each service is checked from the host with its real client
+# (curl for nginx, redis-cli for redis — with data kept on a volume across a restart —, the text
+# protocol for memcached); a ./NAME.recipe shadows the installed one; names with '/' or ':' are
+# registry references, never catalog names.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+export ARROW_STATE_DIR="$TMP/state" ARROW_CATALOG_CACHE="$TMP/catalog"
+A="$ARROW"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+run_capture catalog.out "$A" catalog
+for name in nginx redis memcached sqlite3 python3; do
+  grep -qE "^$name +" catalog.out && pass "catalog lists $name" || { fail "catalog lacks $name"; cat catalog.out; }
+done
+expect_contains "catalog shows ports" catalog.out "6379/tcp"
+
+# nginx: built on the first run, cached for the second.
+p=$(free_port)
+run_capture ng1.out "$A" run -d --vmm qemu --name web -p "127.0.0.1:$p:80" nginx
+expect_eq "nginx: run -d" 0 "$status"
+expect_contains "nginx: the first run builds it" ng1.out "arrow: building nginx from $SOURCE_DIR/recipes/nginx.recipe"
+page=$(curl -s --max-time 10 "http://127.0.0.1:$p/")
+case "$page" in *"<title>Welcome to nginx!</title>"*) pass "nginx: curl gets its page (ready = http)";; *) fail "nginx: page was '$page'"; "$A" logs web | tail -20;; esac
+run_capture ps.out "$A" ps
+expect_contains "ps shows the catalog name as the image" ps.out "web                   nginx"
+run_capture stop.out "$A" stop web
+expect_eq "nginx: stop" 0 "$status"
+"$A" rm web >/dev/null
+run_capture ng2.out "$A" run -d --vmm qemu --name web2 --net none nginx
+expect_eq "nginx: second run" 0 "$status"
+if grep -q "arrow: building" ng2.out; then fail "nginx: rebuilt although cached"; else pass "nginx: the second run uses the cached arrow"; fi
+"$A" rm -f web2 >/dev/null
+[ "$(ls "$ARROW_CATALOG_CACHE" | grep -c '^nginx-.*\.arrow$')" = 1 ] && pass "one cached nginx arrow" || fail "cache: $(ls "$ARROW_CATALOG_CACHE")"
+
+# redis: PING/SET/GET with redis-cli; the data survives a restart on the same volume.
+"$A" volume create redis.img --size 16M >/dev/null
+p=$(free_port)
+run_capture rd1.out "$A" run -d --vmm qemu --name cache -p "127.0.0.1:$p:6379" -v redis.img:/data redis
+expect_eq "redis: run -d" 0 "$status"
+expect_eq "redis: PING" PONG "$(redis-cli -p "$p" PING)"
+expect_eq "redis: SET" OK "$(redis-cli -p "$p" SET greeting hello-arrow)"
+expect_eq "redis: GET" hello-arrow "$(redis-cli -p "$p" GET greeting)"
+expect_eq "redis: SAVE to the volume" OK "$(redis-cli -p "$p" SAVE)"
+"$A" stop cache >/dev/null
+"$A" rm cache >/dev/null
+p=$(free_port)
+run_capture rd2.out "$A" run -d --vmm qemu --name cache -p "127.0.0.1:$p:6379" -v redis.img:/data redis
+expect_eq "redis: the value survived a restart on its volume" hello-arrow "$(redis-cli -p "$p" GET greeting)"
+run_capture rd.logs "$A" logs cache
+expect_contains "redis: runs as the redis user (no root warning)" rd.logs "Ready to accept connections"
+"$A" rm -f cache >/dev/null
+
+# memcached: its text protocol.
+p=$(free_port)
+run_capture mc.out "$A" run -d --vmm qemu --name mc -p "127.0.0.1:$p:11211" memcached
+expect_eq "memcached: run -d" 0 "$status"
+reply=$(python3 - "$p" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"set k 0 0 5\r\narrow\r\nget k\r\n")
+data = b""
+while not data.endswith(b"END\r\n"):
+    data += s.recv(256)
+print(data.decode().replace("\r\n", "|"))
+PY
+)
+expect_eq "memcached: set and get" "STORED|VALUE k 0 5|arrow|END|" "$reply"
+"$A" rm -f mc >/dev/null
+
+# ./nginx.recipe shadows the installed nginx.
+mkdir shadow && cd shadow
+printf 'name = "nginx"\n[app]\nexec = "/bin/sh"\nargs = ["-c", "echo the shadow nginx"]\n' >nginx.recipe
+run_capture ../catalog2.out "$A" catalog
+expect_contains "catalog: ./nginx.recipe shadows the installed one" ../catalog2.out "$TMP/shadow/nginx.recipe"
+run_capture ../shadow.out "$A" run --vmm qemu -q nginx
+expect_contains "run: the shadowing recipe is the one built" ../shadow.out "the shadow nginx"
+cd ..
+# A name with '/' or ':' is a registry reference, never the catalog.
+run_capture ref.out "$A" run --vmm qemu --plain-http 127.0.0.1:9/library/nginx
+expect_eq "a registry reference: 125 (nothing listens there)" 125 "$status"
+if grep -q "arrow: building" ref.out; then fail "a registry reference was taken from the catalog"; else pass "a registry reference is not a catalog name"; fi
+summary
