@@ -277,6 +277,15 @@ static int inet_socket(void) {
   return s;
 }
 
+/* Like docker: any user may bind ports below 1024 (the VM is the app's alone), so a service
+ * that drops to its own user can still listen on 80. Without IPv4 the file is absent. */
+static void low_ports_for_all(void) {
+  int fd = sys_open("/proc/sys/net/ipv4/ip_unprivileged_port_start", O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (sys_write(fd, "0\n", 2) != 2) report("ip_unprivileged_port_start", 0, EIO);
+  sys_close(fd);
+}
+
 /* Apps expect 127.0.0.1 to work; the kernel leaves lo down until someone ups it. */
 static void loopback_up(void) {
   dbg("bringing up lo", 0);
@@ -714,6 +723,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   if (storage_mount_volumes() < 0) finish(125);
   if (storage_make_dirs() < 0) finish(125);
   loopback_up();
+  low_ports_for_all();
   net_setup();
   ctl_open(); /* after the modules: its tty may come from one */
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The catalog under qemu TCG: `arrow catalog` lists the ready apps; `arrow run NAME -d` builds a
 # catalog arrow once and reuses it; each service is checked from the host with its real client
-# (curl for nginx, redis-cli for redis — with data kept on a volume across a restart —, the text
+# (curl for nginx and php, redis-cli for redis — with data kept on a volume across a restart —, the text
 # protocol for memcached); a ./NAME.recipe shadows the installed one; names with '/' or ':' are
 # registry references, never catalog names.
 source "$(dirname "$0")/lib.sh" "$@"
@@ -11,7 +11,7 @@ A="$ARROW"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 run_capture catalog.out "$A" catalog
-for name in nginx redis memcached sqlite3 python3; do
+for name in nginx redis memcached php sqlite3 python3; do
   grep -qE "^$name +" catalog.out && pass "catalog lists $name" || { fail "catalog lacks $name"; cat catalog.out; }
 done
 expect_contains "catalog shows ports" catalog.out "6379/tcp"
@@ -68,6 +68,17 @@ PY
 )
 expect_eq "memcached: set and get" "STORED|VALUE k 0 5|arrow|END|" "$reply"
 "$A" rm -f mc >/dev/null
+
+# php: the page is rendered (PHP's output, not its source), served by www-data on port 80.
+p=$(free_port)
+run_capture php.out "$A" run -d --vmm qemu --name php -p "127.0.0.1:$p:80" php
+expect_eq "php: run -d" 0 "$status"
+curl -s --max-time 10 "http://127.0.0.1:$p/" >php.page || true
+expect_contains "php: the page is rendered" php.page "6 * 7 = 42"
+if grep -q '<?' php.page; then fail "php: the source was served"; else pass "php: no PHP source in the page"; fi
+run_capture php.logs "$A" logs php
+if grep -q "Invalid date.timezone" php.logs; then fail "php: timezone warning"; else pass "php: starts without warnings"; fi
+"$A" rm -f php >/dev/null
 
 # ./nginx.recipe shadows the installed nginx.
 mkdir shadow && cd shadow
