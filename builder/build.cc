@@ -198,6 +198,16 @@ bool ChooseErofs(const Recipe& r, const BuildOptions& o, uint64_t app_bytes, std
   return big;
 }
 
+nlohmann::json VerifyToJson(const Recipe::Verify& v) {
+  if (!v.present) return nullptr;
+  nlohmann::json j = {{"exit", v.exit}, {"stdout", v.stdout_re}, {"tcp", v.tcp}, {"timeout", v.timeout}};
+  j["args"] = v.args ? nlohmann::json(*v.args) : nlohmann::json(nullptr);
+  j["http"] = nlohmann::json::array();
+  for (const auto& h : v.http)
+    j["http"].push_back({{"port", h.port}, {"path", h.path}, {"status", h.status}, {"body", h.body_re}});
+  return j;
+}
+
 }  // namespace
 
 Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
@@ -414,6 +424,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
       {"user", user ? nlohmann::json(std::to_string(user->uid) + ":" + std::to_string(user->gid))
                     : nlohmann::json(nullptr)},
       {"root", root_json},
+      {"verify", VerifyToJson(r.verify)},
       {"kernel",
        {{"version", kernel->version},
         {"release", kernel->release},

@@ -297,6 +297,69 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
   }
 }
 
+void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
+  c.CheckKeys(t, "verify", {"args", "exit", "stdout", "http", "tcp", "timeout"});
+  Recipe::Verify& v = r.verify;
+  v.present = true;
+  auto regex_ok = [&](const toml::node* n, const std::string& re, const std::string& what) {
+    try {
+      std::regex(re, std::regex::extended);
+    } catch (const std::regex_error& e) {
+      c.Fail(n->source(), "[verify] " + what + ": bad regular expression: " + e.what());
+    }
+  };
+  auto port_of = [&](const toml::node& n, const std::string& what) -> int {
+    if (!n.is_integer() || n.as_integer()->get() < 1 || n.as_integer()->get() > 65535) {
+      c.Fail(n.source(), "[verify] " + what + ": a port number in 1..65535");
+      return 0;
+    }
+    return static_cast<int>(n.as_integer()->get());
+  };
+  if (t.get("args")) v.args = c.StringArray(t, "args");
+  if (const toml::node* n = t.get("exit")) {
+    if (!n->is_integer() || n->as_integer()->get() < 0 || n->as_integer()->get() > 255)
+      c.Fail(n->source(), "[verify] exit: an exit status in 0..255");
+    else v.exit = static_cast<int>(n->as_integer()->get());
+  }
+  if (auto s = c.String(t, "stdout")) {
+    regex_ok(t.get("stdout"), *s, "stdout");
+    v.stdout_re = *s;
+  }
+  if (auto s = c.String(t, "timeout")) v.timeout = *s;
+  if (const toml::node* n = t.get("tcp")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), "[verify] tcp: an array of ports");
+    for (size_t i = 0; a && i < a->size(); i++)
+      if (int p = port_of((*a)[i], "tcp")) v.tcp.push_back(p);
+  }
+  if (const toml::node* n = t.get("http")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), "[verify] http: an array of { port, path, status, body } tables");
+    for (size_t i = 0; a && i < a->size(); i++) {
+      const toml::table* h = (*a)[i].as_table();
+      if (!h) {
+        c.Fail((*a)[i].source(), "[verify] http entries are { port, path, status, body } tables");
+        continue;
+      }
+      c.CheckKeys(*h, "verify.http", {"port", "path", "status", "body"});
+      Recipe::Verify::Http check;
+      if (const toml::node* p = h->get("port")) check.port = port_of(*p, "http port");
+      else c.Fail((*a)[i].source(), "[verify] http: 'port' is required");
+      if (auto s = c.String(*h, "path")) check.path = *s;
+      if (check.path.empty() || check.path[0] != '/') c.Fail((*a)[i].source(), "[verify] http: 'path' must start with /");
+      if (const toml::node* st = h->get("status")) {
+        if (!st->is_integer()) c.Fail(st->source(), "[verify] http: 'status' is a number like 200");
+        else check.status = static_cast<int>(st->as_integer()->get());
+      }
+      if (auto s = c.String(*h, "body")) {
+        regex_ok(h->get("body"), *s, "http body");
+        check.body_re = *s;
+      }
+      if (check.port) v.http.push_back(check);
+    }
+  }
+}
+
 void ParseImage(Checker& c, const toml::table& t, Recipe& r) {
   c.CheckKeys(t, "image", {"root"});
   if (auto v = c.String(t, "root")) {
@@ -474,7 +537,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   r.file = filename;
   r.text_digest = Sha256Digest(text);
   Checker c(file);
-  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "image", "vm"});
+  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "image", "verify", "vm"});
   if (auto v = c.String(root, "name")) {
     if (!ValidName(*v))
       c.Fail(root.get("name")->source(),
@@ -492,6 +555,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   if (const toml::table* t = c.Section(root, "rules")) ParseRules(c, *t, r);
   if (const toml::table* t = c.Section(root, "kernel")) ParseKernel(c, *t, r);
   if (const toml::table* t = c.Section(root, "image")) ParseImage(c, *t, r);
+  if (const toml::table* t = c.Section(root, "verify")) ParseVerify(c, *t, r);
   if (const toml::table* t = c.Section(root, "vm")) ParseVm(c, *t, r);
   if (c.failed()) return c.ToError();
   return r;

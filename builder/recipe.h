@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,26 @@ struct Recipe {
     // when the files add up to at least kErofsAutoThreshold).
     std::string root = "auto";
   } image;
+
+  // [verify]: checks `arrow-build --verify` and `arrow verify` run against the booted arrow. With
+  // http or tcp checks the arrow runs as a service (its ports published to free host ports,
+  // checked once it is ready); otherwise it runs to completion with `args` and its exit status
+  // and output are checked.
+  struct Verify {
+    bool present = false;
+    std::optional<std::vector<std::string>> args;  // argv[1..] for the check run
+    int exit = 0;
+    std::string stdout_re;  // a line of the console must match (extended regex)
+    struct Http {
+      int port = 0;
+      std::string path = "/";
+      int status = 200;
+      std::string body_re;  // the body must contain a match
+    };
+    std::vector<Http> http;
+    std::vector<int> tcp;   // ports that must accept a connection
+    std::string timeout = "120s";
+  } verify;
 
   struct Vm {
     uint64_t memory = 128ull << 20;

@@ -260,3 +260,35 @@ TEST(Recipe, ReadyProbes) {
 
 }  // namespace
 }  // namespace arrow::builder
+
+namespace arrow::builder {
+namespace {
+
+TEST(Recipe, VerifySection) {
+  auto r = ParseRecipe(R"(
+name = "web"
+[app]
+exec = "/usr/sbin/nginx"
+[verify]
+http = [{ port = 80, path = "/x", status = 404, body = "nope" }]
+tcp = [80, 443]
+timeout = "30s"
+)", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->verify.present);
+  ASSERT_EQ(r->verify.http.size(), 1u);
+  EXPECT_EQ(r->verify.http[0].path, "/x");
+  EXPECT_EQ(r->verify.http[0].status, 404);
+  EXPECT_EQ(r->verify.tcp, (std::vector<int>{80, 443}));
+  EXPECT_FALSE(r->verify.args.has_value());
+  auto with = [](const std::string& v) { return "name = \"x\"\n[app]\nexec = \"/a\"\n[verify]\n" + v + "\n"; };
+  EXPECT_NE(ErrorOf(with("exit = 300")).find("an exit status in 0..255"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("stdout = \"(\"")).find("bad regular expression"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("tcp = [0]")).find("a port number"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("http = [{ path = \"/\" }]")).find("'port' is required"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("http = [{ port = 80, path = \"x\" }]")).find("must start with /"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("htp = []")).find("htp"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arrow::builder

@@ -8,6 +8,7 @@
 #include "builder/build.h"
 #include "builder/recipe.h"
 #include "cli/commands.h"
+#include "cli/verify.h"
 #include "registry/registry.h"
 
 namespace arrow::cli {
@@ -39,7 +40,7 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
   struct Flags {
     std::string recipe, output, sysroot = "/", kernel, kernel_source, push;
     int level = 19, threads = 0, jobs = 0;
-    bool quiet = false, list = false, plain_http = false;
+    bool quiet = false, list = false, plain_http = false, verify = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("build", "Build an .arrow image from a recipe");
@@ -47,6 +48,8 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
   cmd->add_option("-o,--output", f->output, "Output file (default: <name>.arrow)");
   cmd->add_option("--sysroot", f->sysroot, "Build root to take the app and its libraries from");
   cmd->add_option("--kernel", f->kernel, "Prebuilt kernel bzImage (overrides [kernel])");
+  cmd->add_flag("--verify", f->verify,
+                "After building, boot the arrow and run the recipe's [verify] checks; a failure fails the build");
   cmd->add_option("--kernel-source", f->kernel_source,
                   "Linux source dir or tarball for a tuned kernel (default: Debian's linux-source-6.1)");
   cmd->add_option("-j,--jobs", f->jobs, "make -j for a tuned kernel build (default: all cores)")
@@ -93,6 +96,15 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
       }
       for (const auto& w : report->warnings) std::cerr << "arrow-build: warning: " << w << "\n";
       if (!f->quiet) PrintSummary(o, *report, f->list);
+      if (f->verify) {  // a failed check fails the build: the arrow is not left behind
+        const int v = VerifyArrow(o.output, "auto");
+        if (v != 0) {
+          std::error_code ec;
+          fs::remove(o.output, ec);
+          std::cerr << "arrow-build: --verify failed; " << o.output.string() << " was removed\n";
+          return 1;
+        }
+      }
       if (!push_ref) return 0;
       registry::ClientOptions co;
       co.plain_http = f->plain_http;

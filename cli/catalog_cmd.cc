@@ -7,8 +7,20 @@
 #include "builder/recipe.h"
 #include "cli/catalog.h"
 #include "cli/commands.h"
+#include "cli/verify.h"
 
 namespace arrow::cli {
+
+void AddVerify(CLI::App& app, std::function<int()>* selected) {
+  struct Flags {
+    std::string image, vmm = "auto";
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("verify", "Boot an arrow and run its recipe's [verify] checks (exit 1 if one fails)");
+  cmd->add_option("image", f->image, "An .arrow file")->required();
+  cmd->add_option("--vmm", f->vmm, "builtin, qemu or auto")->check(CLI::IsMember({"auto", "builtin", "qemu"}));
+  cmd->callback([f, selected] { *selected = [f]() -> int { return VerifyArrow(f->image, f->vmm); }; });
+}
 
 void AddCatalog(CLI::App& app, std::function<int()>* selected) {
   auto json = std::make_shared<bool>(false);

@@ -19,6 +19,7 @@ Commands::Commands(CLI::App& app) {
   AddVolume(app, &selected_);
   AddInstances(app, &selected_);
   AddCatalog(app, &selected_);
+  AddVerify(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

@@ -80,6 +80,26 @@ run_capture php.logs "$A" logs php
 if grep -q "Invalid date.timezone" php.logs; then fail "php: timezone warning"; else pass "php: starts without warnings"; fi
 "$A" rm -f php >/dev/null
 
+# [verify]: arrow verify on the cached nginx; --verify fails a build whose check is wrong.
+run_capture verify.out "$A" verify --vmm qemu "$(ls "$ARROW_CATALOG_CACHE"/nginx-*.arrow)"
+expect_eq "verify: the catalog nginx passes" 0 "$status"
+expect_contains "verify: names its check" verify.out "verify: PASS http :80/ -> 200, body matches /Welcome to nginx/"
+cp -r "$SOURCE_DIR/recipes/nginx" .  # its config, which the recipe maps by a relative path
+sed 's|body = "Welcome to nginx"|body = "Goodbye"|' "$SOURCE_DIR/recipes/nginx.recipe" >verify-bad.recipe
+run_capture badverify.out "$ARROW_BUILD" verify-bad.recipe -o bad-nginx.arrow --verify
+expect_eq "--verify: a wrong expectation fails the build" 1 "$status"
+expect_contains "--verify: the failing check is named" badverify.out "verify: FAIL http :80/ -> 200, body does not match /Goodbye/"
+[ ! -e bad-nginx.arrow ] && pass "--verify: the failed arrow is not left behind" || fail "--verify: bad-nginx.arrow exists"
+printf 'name = "cmd"\n[app]\nexec = "/bin/sh"\nargs = ["-c", "echo hi; exit 3"]\n[verify]\nexit = 0\n' >cmd.recipe
+run_capture cmdverify.out "$ARROW_BUILD" cmd.recipe -o cmd.arrow --verify
+expect_eq "--verify: a command's wrong exit status fails the build" 1 "$status"
+expect_contains "--verify: says which status" cmdverify.out "verify: FAIL exit status 3, want 0"
+printf 'name = "plain"\n[app]\nexec = "/bin/sh"\n' >plain.recipe
+"$ARROW_BUILD" -q plain.recipe -o plain.arrow
+run_capture noverify.out "$A" verify plain.arrow
+expect_eq "verify: an arrow without checks is an error (125)" 125 "$status"
+expect_contains "verify: says to add them" noverify.out "has no [verify] checks"
+
 # ./nginx.recipe shadows the installed nginx.
 mkdir shadow && cd shadow
 printf 'name = "nginx"\n[app]\nexec = "/bin/sh"\nargs = ["-c", "echo the shadow nginx"]\n' >nginx.recipe
