@@ -167,11 +167,6 @@ TEST(ParseSize, Units) {
   EXPECT_FALSE(ParseSize("-1M").ok());
 }
 
-}  // namespace
-}  // namespace arrow::builder
-
-namespace arrow::builder {
-namespace {
 
 TEST(Recipe, VolumesUserAndRoot) {
   auto r = ParseRecipe(R"(
@@ -211,11 +206,6 @@ TEST(Recipe, BadVolumesUsersAndRootsAreNamed) {
             std::string::npos);
 }
 
-}  // namespace
-}  // namespace arrow::builder
-
-namespace arrow::builder {
-namespace {
 
 TEST(Recipe, FilesDirs) {
   auto r = ParseRecipe(R"(
@@ -240,11 +230,6 @@ dirs = ["/run/nginx", { path = "/var/lib/nginx", owner = "www-data", mode = "075
   EXPECT_NE(ErrorOf(with("[7]")).find("must be paths or"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace arrow::builder
-
-namespace arrow::builder {
-namespace {
 
 TEST(Recipe, ReadyProbes) {
   auto with = [](const std::string& v) { return "name = \"x\"\n[app]\nexec = \"/a\"\nready = \"" + v + "\"\n"; };
@@ -258,11 +243,6 @@ TEST(Recipe, ReadyProbes) {
   EXPECT_NE(ErrorOf(with("log:(unclosed")).find("bad regular expression"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace arrow::builder
-
-namespace arrow::builder {
-namespace {
 
 TEST(Recipe, VerifySection) {
   auto r = ParseRecipe(R"(

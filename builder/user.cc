@@ -19,26 +19,6 @@ std::optional<uint32_t> Number(const std::string& s) {
   return v;
 }
 
-// The colon-separated fields of the line whose field `key` equals `value`.
-std::optional<std::vector<std::string>> Find(const std::string& text, size_t key, const std::string& value) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> f;
-    std::string cur;
-    for (char c : line) {
-      if (c == ':') {
-        f.push_back(cur);
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    f.push_back(cur);
-    if (f.size() >= 4 && f[key] == value) return f;
-  }
-  return std::nullopt;
-}
-
 std::vector<std::string> Fields(const std::string& line) {
   std::vector<std::string> f;
   std::string cur;
@@ -52,6 +32,16 @@ std::vector<std::string> Fields(const std::string& line) {
   }
   f.push_back(cur);
   return f;
+}
+
+// The colon-separated fields of the line whose field `key` equals `value`.
+std::optional<std::vector<std::string>> Find(const std::string& text, size_t key, const std::string& value) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto f = Fields(line);
+    if (f.size() >= 4 && f[key] == value) return f;
+  }
+  return std::nullopt;
 }
 
 }  // namespace

@@ -54,11 +54,6 @@ TEST_F(UserTest, UnknownNamesAreErrors) {
             std::string::npos);
 }
 
-}  // namespace
-}  // namespace arrow::builder
-
-namespace arrow::builder {
-namespace {
 
 TEST_F(UserTest, AccountsHoldRootAndTheNeededIdsOnly) {
   Accounts a = AccountsFor(dir_->path(), {{104, 110}, {104, 109}, {2000, 2001}});
