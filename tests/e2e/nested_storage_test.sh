@@ -52,17 +52,20 @@ tr -d '\r' </tmp/ro.out | sed 's/^/ro: /' | grep -v '^ro: \[' | tail -n 5
 : >/tmp/printed
 for round in 1 2; do
   want=$(awk "BEGIN { srand($round$$); print int(rand() * 20) + 3 }")
-  arrow-run /writer.arrow --vmm builtin -v /tx.img:/data --timeout 600s >/tmp/w$round.out 2>&1 &
+  arrow-run /writer.arrow --vmm builtin -v /tx.img:/data --timeout 300s >/tmp/w$round.out 2>&1 &
   pid=$!
   i=0
-  while [ $i -lt 3000 ] && [ "$(grep -c '^committed' /tmp/w$round.out)" -lt "$want" ]; do sleep 0.1; i=$((i + 1)); done
+  while [ $i -lt 1200 ] && [ "$(grep -c '^committed' /tmp/w$round.out)" -lt "$want" ]; do sleep 0.1; i=$((i + 1)); done
+  [ $i -lt 1200 ] || tr -d '\r' </tmp/w$round.out | grep -v '^\[ ' | tail -n 8 | sed "s/^/w$round: /"
   kill -KILL $pid
   wait $pid
   grep '^committed' /tmp/w$round.out | tr -d '\r' | awk '{ print $2 }' >>/tmp/printed
   echo "RESULT round $round killed after $(grep -c '^committed' /tmp/w$round.out) commits (wanted $want)"
 done
-arrow-run /writer.arrow --vmm builtin -v /tx.img:/data --memory 64M --timeout 600s --boot-time -- /app/writer.py check >/tmp/check.out 2>&1
-echo "RESULT check exit $?"
+arrow-run /writer.arrow --vmm builtin -v /tx.img:/data --memory 64M --timeout 300s --boot-time -- /app/writer.py check >/tmp/check.out 2>&1
+rc=$?
+echo "RESULT check exit $rc"
+[ $rc -eq 0 ] || tr -d '\r' </tmp/check.out | tail -n 12 | sed 's/^/check: /'
 tr -d '\r' </tmp/check.out | grep '^integrity' | sed 's/^/RESULT /'
 grep -q '(builtin)' /tmp/check.out && echo "RESULT check ran on the built-in VMM"
 ids=" $(tr -d '\r' </tmp/check.out | grep '^ids ' | cut -d' ' -f2-) "
@@ -97,7 +100,7 @@ expect_eq "outer: build" 0 "$status"
 start=$(date +%s)
 run_capture nested.out "$ARROW_RUN" outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout 1500s
 echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
-grep -E "RESULT|^ro: " nested.out | sed 's/^/    | /'
+grep -E "RESULT|^ro: |^w[12]: |^check: " nested.out | sed 's/^/    | /'
 expect_eq "nested: outer exit" 0 "$status"
 expect_contains "builtin rw: the run succeeded" nested.out "RESULT rw exit 0"
 expect_contains "builtin rw: the guest wrote" nested.out "RESULT rw guest wrote"
