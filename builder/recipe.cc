@@ -15,6 +15,7 @@
 #include <toml++/toml.h>
 
 #include "common/file_util.h"
+#include "common/guest_path.h"
 #include "common/sha256.h"
 
 namespace arrow::builder {
@@ -184,11 +185,6 @@ bool ValidName(std::string_view s) {
   });
 }
 
-// a == b or b below a.
-bool Within(const std::string& a, const std::string& b) {
-  return a == b || (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
-}
-
 // Why a declared volume path is unusable, or nothing: it must be a clean absolute path that
 // arrow-init can mount over (not /, not the kernel's or init's own directories).
 std::optional<std::string> VolumePathProblem(const std::string& p) {
@@ -198,16 +194,15 @@ std::optional<std::string> VolumePathProblem(const std::string& p) {
     return "must be a normalised path (no //, . or ..)";
   for (unsigned char ch : p)
     if (ch <= ' ' || ch == 0x7f || ch == ':') return "must not hold spaces, control characters or ':'";
-  for (const char* reserved : {"/proc", "/sys", "/dev", "/.arrow", "/init"})
-    if (Within(reserved, p)) return std::string("is inside ") + reserved + ", which the kernel or arrow-init owns";
+  if (const char* reserved = ReservedGuestPath(p))
+    return std::string("is inside ") + reserved + ", which the kernel or arrow-init owns";
   return std::nullopt;
 }
 
 // Why a readiness spec is unusable, or nothing.
 std::optional<std::string> ReadyProblem(const std::string& v) {
-  auto port_ok = [](const std::string& p) {
-    return !p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit) &&
-           std::stoi(p) >= 1 && std::stoi(p) <= 65535;
+  auto port_ok = [](const std::string& p) {  // a TCP port: 1..65535, no protocol suffix
+    return p.find('/') == std::string::npos && NormalizePort(p).ok();
   };
   if (v.rfind("tcp:", 0) == 0) {
     if (port_ok(v.substr(4))) return std::nullopt;
@@ -290,7 +285,7 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
       continue;
     }
     for (const auto& prev : r.app.volumes)
-      if (Within(prev, vols[i]) || Within(vols[i], prev))
+      if (PathWithin(prev, vols[i]) || PathWithin(vols[i], prev))
         c.Fail(where, "volumes: '" + vols[i] + "' and '" + prev + "' " +
                           (prev == vols[i] ? "are the same path" : "nest (volumes cannot)"));
     r.app.volumes.push_back(vols[i]);

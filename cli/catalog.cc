@@ -10,6 +10,7 @@
 #include <set>
 
 #include "builder/build.h"
+#include "builder/kernel_build.h"
 #include "builder/recipe.h"
 #include "cli/commands.h"
 #include "common/file_util.h"
@@ -19,13 +20,6 @@
 namespace arrow::cli {
 namespace fs = std::filesystem;
 namespace {
-
-fs::path CacheRoot() {
-  if (const char* d = getenv("ARROW_CACHE_DIR"); d && *d) return d;
-  if (const char* d = getenv("XDG_CACHE_HOME"); d && *d) return fs::path(d) / "arrow";
-  const char* home = getenv("HOME");
-  return fs::path(home && *home ? home : "/tmp") / ".cache/arrow";
-}
 
 std::string FileDigest(const fs::path& p) {
   auto h = Sha256FileHex(p);
@@ -37,8 +31,8 @@ Result<std::string> Key(const builder::Recipe& r, const std::string& text) {
   std::string k = "arrow " ARROW_VERSION "\n" + text + "\ninit " + FileDigest(FindInitBinary()) + "\n";
   for (const auto& [guest, host] : r.files.map) k += "map " + guest + " " + FileDigest(builder::RecipePath(r, host)) + "\n";
   std::error_code ec;
-  std::vector<fs::path> fragments;
-  for (const auto& e : fs::directory_iterator(fs::path(ARROW_SOURCE_DIR) / "kernel-configs", ec))
+  std::vector<fs::path> fragments;  // the ones a tuned kernel build would read
+  for (const auto& e : fs::directory_iterator(builder::KernelBuildEnv::FromEnvironment().configs_dir, ec))
     if (e.path().extension() == ".config") fragments.push_back(e.path());
   std::sort(fragments.begin(), fragments.end());
   for (const auto& f : fragments) k += "fragment " + f.filename().string() + " " + FileDigest(f) + "\n";
@@ -99,7 +93,8 @@ Result<fs::path> CatalogArrow(const std::string& name, bool quiet) {
   auto key = Key(*recipe, *text);
   if (!key) return key.error();
   const char* own = getenv("ARROW_CATALOG_CACHE");
-  const fs::path dir = own && *own ? fs::path(own) : CacheRoot() / "catalog";
+  const fs::path dir =
+      own && *own ? fs::path(own) : builder::KernelBuildEnv::FromEnvironment().cache_dir / "catalog";
   const fs::path out = dir / (recipe->name + "-" + *key + ".arrow");
   std::error_code ec;
   if (fs::exists(out, ec) && StillCurrent(out)) return out;

@@ -4,10 +4,10 @@
 // ~/.config/arrow/recipes/, then the recipes installed with Arrow (<prefix>/share/arrow/recipes,
 // or the source tree's recipes/ for a build tree). Only plain names are catalog names: anything
 // with '/' or ':' (docker.io/library/nginx, localhost:5000/web:1) is a registry reference, and an
-// existing file is always a file. A built catalog arrow is cached under
-// $ARROW_CATALOG_CACHE or <cache>/catalog (the kernel cache's root) as NAME-KEY.arrow, KEY = sha256 of the recipe text, the files it maps, arrow-init,
-// the kernel fragments and Arrow's version; a cached arrow is rebuilt when a file it packed from
-// the build root changed size or disappeared.
+// existing file is always a file. A built catalog arrow is cached in $ARROW_CATALOG_CACHE, else
+// catalog/ in the kernel cache's directory, as NAME-KEY.arrow, KEY = sha256 of the recipe text,
+// the files it maps, arrow-init, the kernel fragments the build reads and Arrow's version; a
+// cached arrow is rebuilt when a file it packed from the build root changed size or disappeared.
 #pragma once
 
 #include <filesystem>

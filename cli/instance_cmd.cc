@@ -23,12 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void PrintTail(const Instance& in, int lines) {
   auto text = ReadFile(in.log());
   if (!text) return;
@@ -66,7 +60,7 @@ void StopProcess(const Instance& in, std::chrono::milliseconds grace) {
 }
 
 std::string Ago(int64_t t) {
-  const int64_t d = Now() - t;
+  const int64_t d = UnixNow() - t;
   if (d < 60) return std::to_string(d) + "s";
   if (d < 3600) return std::to_string(d / 60) + "m";
   if (d < 86400) return std::to_string(d / 3600) + "h";
@@ -116,7 +110,7 @@ int RunDetached(const DetachSpec& spec, const std::function<int(std::function<vo
     std::cout.flush();
     in.state = "exited";
     in.exit_code = code;
-    in.finished = Now();
+    in.finished = UnixNow();
     (void)SaveInstance(in);
     _exit(code);
   }

@@ -21,15 +21,9 @@ namespace arrow::cli {
 namespace fs = std::filesystem;
 namespace {
 
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string NewId() {
   std::random_device rd;
-  std::mt19937_64 g((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(Now()));
+  std::mt19937_64 g((uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(UnixNow()));
   char b[17];
   snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(g()));
   return std::string(b, 12);
@@ -100,6 +94,12 @@ bool ProcStat(pid_t pid, char* state, uint64_t* start) {
   return false;
 }
 }  // namespace
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 uint64_t ProcessStart(pid_t pid) {
   char state = 0;
@@ -176,7 +176,7 @@ Result<Instance> CreateInstance(const std::string& image, std::string name) {
                  "); arrow rm ", name, " first, or pick another --name");
   in.name = name;
   in.image = image;
-  in.created = Now();
+  in.created = UnixNow();
   in.state = "starting";
   in.dir = root / in.id;
   fs::create_directory(in.dir, ec);

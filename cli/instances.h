@@ -62,7 +62,10 @@ struct DetachSpec {
 };
 int RunDetached(const DetachSpec& spec, const std::function<int(std::function<void()>)>& run);
 
-// This process's start time as /proc/self/stat reports it.
+// Seconds since the epoch (the times in state.json).
+int64_t UnixNow();
+
+// A process's start time as /proc/<pid>/stat reports it.
 uint64_t ProcessStart(pid_t pid);
 
 }  // namespace arrow::cli

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <regex>
 #include <thread>
 
 #include "common/file_util.h"
 #include "packer/arrow_file.h"
+#include "runner/net/ports.h"
 #include "runner/qemu.h"
 
 namespace arrow::cli {
@@ -45,20 +47,6 @@ int Self(const std::vector<std::string>& args, const fs::path& out) {
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
-}
-
-int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(s);
-  return port;
 }
 
 int Connect(int port) {
@@ -162,10 +150,21 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
   std::map<int, int> host_port;  // guest -> host
   for (const auto& h : http) host_port.emplace(h.value("port", 0), 0);
   for (int p : tcp) host_port.emplace(p, 0);
+  std::vector<runner::net::PortMapping> published;
+  for (const auto& [guest, unused] : host_port) {
+    runner::net::PortMapping m;
+    m.host_addr = "127.0.0.1";
+    m.guest_port = static_cast<uint16_t>(guest);
+    published.push_back(m);
+  }
+  if (auto st = runner::net::ResolveFreePorts(published); !st) {
+    std::cerr << "verify: " << st.message() << "\n";
+    return runner::kExitRunnerError;
+  }
   std::vector<std::string> args = {"run", "-d", "-q", "--vmm", vmm, "--name", "verify", "--ready-timeout", timeout};
-  for (auto& [guest, host] : host_port) {
-    host = FreePort();
-    args.insert(args.end(), {"-p", "127.0.0.1:" + std::to_string(host) + ":" + std::to_string(guest)});
+  for (const auto& m : published) {
+    host_port[m.guest_port] = m.host_port;
+    args.insert(args.end(), {"-p", "127.0.0.1:" + std::to_string(m.host_port) + ":" + std::to_string(m.guest_port)});
   }
   args.push_back(arrow.string());
   if (has_args) {

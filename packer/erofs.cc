@@ -14,6 +14,7 @@
 
 #include "common/file_util.h"
 #include "common/sha256.h"
+#include "common/uuid.h"
 
 extern char** environ;
 
@@ -129,12 +130,7 @@ Result<ErofsInfo> InspectErofs(std::string_view image) {
   if (info.blocks * info.block_size > image.size())
     return Err("erofs: the superblock claims ", std::to_string(info.blocks * info.block_size),
                " bytes, the image has ", std::to_string(image.size()));
-  char uuid[40];
-  const auto* u = reinterpret_cast<const uint8_t*>(sb + 48);
-  snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-           u[14], u[15]);
-  info.uuid = uuid;
+  info.uuid = FormatUuid(reinterpret_cast<const uint8_t*>(sb + 48));
   return info;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/file_util.h"
+#include "common/guest_path.h"
 #include "packer/initramfs.h"
 
 namespace arrow::runner {
@@ -38,10 +39,6 @@ Result<std::string> OverrideArchive(const std::vector<std::pair<std::string, std
   return ReadFile(tmp->path() / "override.cpio.zst");
 }
 
-bool Nested(const std::string& a, const std::string& b) {
-  return a == b || (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
-}
-
 // -v flags and the image's declared volumes -> disks, and the mounts arrow-init makes.
 Status PlanVolumes(const nlohmann::json& cfg, const RunOptions& o, BootSpec* b,
                    std::vector<GuestMount>* mounts) {
@@ -65,8 +62,8 @@ Status PlanVolumes(const nlohmann::json& cfg, const RunOptions& o, BootSpec* b,
       const auto& [pa, wa] = all[i];
       const auto& [pb, wb] = all[j];
       if (pa == pb) return Err(wb, ": ", pb, " is mounted twice (also by ", wa, ")");
-      if (Nested(pa, pb) || Nested(pb, pa)) {
-        const bool b_in_a = Nested(pa, pb);
+      if (PathWithin(pa, pb) || PathWithin(pb, pa)) {
+        const bool b_in_a = PathWithin(pa, pb);
         return Err(b_in_a ? wb : wa, ": ", b_in_a ? pb : pa, " is inside ", b_in_a ? wa : wb,
                    " at ", b_in_a ? pa : pb, "; volumes cannot nest");
       }
@@ -89,8 +86,8 @@ Status PlanVolumes(const nlohmann::json& cfg, const RunOptions& o, BootSpec* b,
                        VolumeSerial(i), flags[i].guest,
                        std::filesystem::path(flags[i].host).filename().string()});
   }
-  for (const auto& [path, what] : all) {
-    if (what.rfind("-v ", 0) == 0) continue;
+  for (size_t i = flags.size(); i < all.size(); i++) {  // the declared volumes without -v
+    const std::string& path = all[i].first;
     mounts->push_back({GuestMount::Kind::kTmpfs, "", path, "tmpfs"});
     b->notes.push_back("volume " + path + " has no -v: it is an ephemeral tmpfs (its data is "
                        "lost when the VM stops)");

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/guest_path.h"
+#include "common/uuid.h"
 #include "runner/spawn.h"
 
 namespace arrow::runner {
@@ -24,11 +26,6 @@ uint32_t Le32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
-}
-
-bool Inside(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                         path[dir.size()] == '/');
 }
 
 }  // namespace
@@ -52,9 +49,8 @@ Result<std::string> NormaliseGuestPath(const std::string& path, const std::strin
     out += "/" + part;
   }
   if (out.empty()) return Err(what, " '", path, "': cannot mount over the guest's root");
-  for (const char* reserved : {"/proc", "/sys", "/dev", "/.arrow", "/init"})
-    if (Inside(out, reserved))
-      return Err(what, " '", path, "': ", reserved, " belongs to the kernel or to arrow-init");
+  if (const char* reserved = ReservedGuestPath(out))
+    return Err(what, " '", path, "': ", reserved, " belongs to the kernel or to arrow-init");
   return out;
 }
 
@@ -124,12 +120,7 @@ Result<Ext4Info> InspectExt4(const fs::path& image) {
   info.clean = (state & 1) && !(state & 2);
   info.errors = state & 2;
   info.journal = Le32(sb + 0x5c) & 0x4;
-  char uuid[40];
-  const uint8_t* u = sb + 0x68;
-  snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-           u[14], u[15]);
-  info.uuid = uuid;
+  info.uuid = FormatUuid(sb + 0x68);
   info.label.assign(reinterpret_cast<const char*>(sb + 0x78), strnlen(reinterpret_cast<const char*>(sb + 0x78), 16));
   return info;
 }
