@@ -200,7 +200,7 @@ bool ChooseErofs(const Recipe& r, const BuildOptions& o, uint64_t app_bytes, std
 
 nlohmann::json VerifyToJson(const Recipe::Verify& v) {
   if (!v.present) return nullptr;
-  nlohmann::json j = {{"exit", v.exit}, {"stdout", v.stdout_re}, {"tcp", v.tcp}, {"timeout", v.timeout}};
+  nlohmann::json j = {{"exit", v.exit}, {"stdout", v.stdout_re}, {"tcp", v.tcp}, {"timeout", v.timeout}, {"env", v.env}};
   j["args"] = v.args ? nlohmann::json(*v.args) : nlohmann::json(nullptr);
   j["http"] = nlohmann::json::array();
   for (const auto& h : v.http)

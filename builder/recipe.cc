@@ -293,7 +293,7 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
 }
 
 void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
-  c.CheckKeys(t, "verify", {"args", "exit", "stdout", "http", "tcp", "timeout"});
+  c.CheckKeys(t, "verify", {"args", "exit", "stdout", "http", "tcp", "timeout", "env"});
   Recipe::Verify& v = r.verify;
   v.present = true;
   auto regex_ok = [&](const toml::node* n, const std::string& re, const std::string& what) {
@@ -321,6 +321,9 @@ void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
     v.stdout_re = *s;
   }
   if (auto s = c.String(t, "timeout")) v.timeout = *s;
+  v.env = c.StringTable(t, "env");
+  for (const auto& [k, unused] : v.env)
+    if (k.empty() || k.find('=') != std::string::npos) c.Fail(t.get("env")->source(), "[verify] env name '" + k + "' is not a valid variable name");
   if (const toml::node* n = t.get("tcp")) {
     const toml::array* a = n->as_array();
     if (!a) c.Fail(n->source(), "[verify] tcp: an array of ports");

@@ -98,6 +98,7 @@ struct Recipe {
     };
     std::vector<Http> http;
     std::vector<int> tcp;   // ports that must accept a connection
+    std::map<std::string, std::string> env;  // extra environment of the check run (--env)
     std::string timeout = "120s";
   } verify;
 

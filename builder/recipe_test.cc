@@ -253,9 +253,11 @@ exec = "/usr/sbin/nginx"
 http = [{ port = 80, path = "/x", status = 404, body = "nope" }]
 tcp = [80, 443]
 timeout = "30s"
+env = { PASSWORD = "check" }
 )", "t.recipe");
   ASSERT_TRUE(r.ok()) << r.message();
   EXPECT_TRUE(r->verify.present);
+  EXPECT_EQ(r->verify.env, (std::map<std::string, std::string>{{"PASSWORD", "check"}}));
   ASSERT_EQ(r->verify.http.size(), 1u);
   EXPECT_EQ(r->verify.http[0].path, "/x");
   EXPECT_EQ(r->verify.http[0].status, 404);
@@ -268,6 +270,8 @@ timeout = "30s"
   EXPECT_NE(ErrorOf(with("http = [{ path = \"/\" }]")).find("'port' is required"), std::string::npos);
   EXPECT_NE(ErrorOf(with("http = [{ port = 80, path = \"x\" }]")).find("must start with /"), std::string::npos);
   EXPECT_NE(ErrorOf(with("htp = []")).find("htp"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("env = { \"A=B\" = \"x\" }")).find("not a valid variable name"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("env = { A = 1 }")).find("must be a string"), std::string::npos);
 }
 
 }  // namespace

@@ -128,10 +128,14 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
     std::cerr << "verify: " << (ok ? "PASS " : "FAIL ") << what << "\n";
     failed += !ok;
   };
+  std::vector<std::string> env_flags;  // --env K=V of the check run
+  for (const auto& [k, val] : v.value("env", std::map<std::string, std::string>{})) env_flags.insert(env_flags.end(), {"--env", k + "=" + val});
   const auto http = v.value("http", nlohmann::json::array());
   const auto tcp = v.value("tcp", std::vector<int>{});
   if (http.empty() && tcp.empty()) {  // a command: run it to the end
-    std::vector<std::string> args = {"run", "-q", "--vmm", vmm, "--timeout", timeout, arrow.string()};
+    std::vector<std::string> args = {"run", "-q", "--vmm", vmm, "--timeout", timeout};
+    args.insert(args.end(), env_flags.begin(), env_flags.end());
+    args.push_back(arrow.string());
     if (has_args) {
       args.push_back("--");
       args.insert(args.end(), app_args.begin(), app_args.end());
@@ -166,6 +170,7 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
     host_port[m.guest_port] = m.host_port;
     args.insert(args.end(), {"-p", "127.0.0.1:" + std::to_string(m.host_port) + ":" + std::to_string(m.guest_port)});
   }
+  args.insert(args.end(), env_flags.begin(), env_flags.end());
   args.push_back(arrow.string());
   if (has_args) {
     args.push_back("--");

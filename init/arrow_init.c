@@ -405,6 +405,11 @@ static int probe_ready(void) {
     struct k_pollfd p = {s, POLLIN, 0};
     ok = sys_write(s, l.buf, l.n) == (ssize_t)l.n && sys_poll(&p, 1, 500) == 1 &&
          sys_read(s, buf, sizeof buf) >= 12 && str_has_prefix(buf, "HTTP/1.") && (buf[9] == '2' || buf[9] == '3');
+    /* Read the rest of the response (up to the server's close, bounded): closing a socket with
+     * unread data sends a reset, which the app would see (and log) as a failed write. */
+    char rest[512];
+    for (int i = 0; ok && i < 128 && sys_poll(&p, 1, 200) == 1 && sys_read(s, rest, sizeof rest) > 0; i++) {
+    }
   }
   sys_close(s);
   return ok;

@@ -12,7 +12,7 @@ PACKAGES=(
   # the run half: user-mode networking in-process (libslirp); passt as an optional backend
   libslirp-dev passt
   # the catalog's service apps (recipes/) and the clients their tests use
-  nginx-light redis-server redis-tools memcached php-cli
+  nginx-light redis-server redis-tools memcached php-cli postgresql-15 postgresql-client-15
   # storage: ext4 volume images (mke2fs -d) and the EROFS root layer of large apps
   e2fsprogs erofs-utils
   # booting and interop: qemu (TCG), Debian's kernel (prebuilt-kernel and nested tests), skopeo

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The catalog under qemu TCG: `arrow catalog` lists the ready apps; `arrow run NAME -d` builds a
 # catalog arrow once and reuses it; each service is checked from the host with its real client
-# (curl for nginx and php, redis-cli for redis — with data kept on a volume across a restart —, the text
-# protocol for memcached); a ./NAME.recipe shadows the installed one; names with '/' or ':' are
+# (curl for nginx and php, redis-cli for redis and psql for postgres — each with data kept on a volume
+# across a restart —, the text protocol for memcached); a ./NAME.recipe shadows the installed one; names with '/' or ':' are
 # registry references, never catalog names.
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
@@ -11,7 +11,7 @@ A="$ARROW"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 run_capture catalog.out "$A" catalog
-for name in nginx redis memcached php sqlite3 python3; do
+for name in nginx redis memcached php postgres sqlite3 python3; do
   grep -qE "^$name +" catalog.out && pass "catalog lists $name" || { fail "catalog lacks $name"; cat catalog.out; }
 done
 expect_contains "catalog shows ports" catalog.out "6379/tcp"
@@ -51,6 +51,35 @@ expect_eq "redis: the value survived a restart on its volume" hello-arrow "$(red
 run_capture rd.logs "$A" logs cache
 expect_contains "redis: runs as the redis user (no root warning)" rd.logs "Ready to accept connections"
 "$A" rm -f cache >/dev/null
+
+# postgres: the cluster is created on the first boot of an empty volume with the given password;
+# psql creates, inserts and selects; after stop and a new run on the same volume the row is there.
+"$A" volume create pg.img --size 256M >/dev/null
+p=$(free_port)
+run_capture pg1.out "$A" run -d --vmm qemu --name db --ready-timeout 300s -p "127.0.0.1:$p:5432" \
+  -v pg.img:/var/lib/postgresql/data --env POSTGRES_PASSWORD=s3cret postgres
+expect_eq "postgres: run -d" 0 "$status"
+export PGPASSWORD=s3cret PGCONNECT_TIMEOUT=10
+psql_q() { psql -h 127.0.0.1 -p "$p" -U postgres -d postgres -tAq -c "$1" 2>&1; }
+expect_eq "postgres: psql creates a table" "" "$(psql_q "CREATE TABLE t (id int PRIMARY KEY, v text)")"
+expect_eq "postgres: psql inserts" "" "$(psql_q "INSERT INTO t VALUES (1, 'kept on the volume')")"
+expect_eq "postgres: psql selects" "kept on the volume" "$(psql_q "SELECT v FROM t WHERE id = 1")"
+run_capture pgbad.out env PGPASSWORD=wrong psql -h 127.0.0.1 -p "$p" -U postgres -d postgres -tAc "SELECT 1"
+expect_contains "postgres: a wrong password is refused" pgbad.out "password authentication failed"
+run_capture pgstop.out "$A" stop db
+expect_eq "postgres: stop" 0 "$status"
+run_capture pg.logs "$A" logs db
+expect_contains "postgres: stop is a clean (fast) shutdown" pg.logs "database system is shut down"
+"$A" rm db >/dev/null
+p=$(free_port)
+run_capture pg2.out "$A" run -d --vmm qemu --name db --ready-timeout 300s -p "127.0.0.1:$p:5432" -v pg.img:/var/lib/postgresql/data postgres
+expect_eq "postgres: restarted on the same volume (no password needed now)" 0 "$status"
+expect_eq "postgres: the row survived the restart" "kept on the volume" "$(psql_q "SELECT v FROM t WHERE id = 1")"
+"$A" rm -f db >/dev/null
+unset PGPASSWORD
+run_capture pgnopw.out "$A" run --vmm qemu -q --timeout 300s postgres
+expect_eq "postgres: an empty data dir without a password fails (the app's exit 1)" 1 "$status"
+expect_contains "postgres: says which --env to pass" pgnopw.out "run it with --env POSTGRES_PASSWORD="
 
 # memcached: its text protocol.
 p=$(free_port)
