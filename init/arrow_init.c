@@ -119,6 +119,18 @@ static void mount_fs(const char *type, const char *dir, unsigned long flags, con
   if (r < 0) report("mount ", dir, -r);
 }
 
+/* What udev (and every container runtime) gives programs beside devtmpfs' nodes: /dev/fd and
+ * /dev/std{in,out,err}. Without them, nginx's `access_log /dev/stdout` silently creates a
+ * regular file in /dev instead of writing to the console. */
+static void dev_links(void) {
+  static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+                                         {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}};
+  for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+    int r = (int)SC(SYS_symlink, links[i][0], links[i][1]);
+    if (r < 0 && r != -EEXIST) report("symlink ", links[i][1], -r);
+  }
+}
+
 /* The kernel opens /dev/console as fds 0-2 only if it exists in the initramfs.
  * Otherwise do it ourselves once devtmpfs is mounted. */
 static void ensure_console(void) {
@@ -725,6 +737,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755");
   mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
   mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+  dev_links();
   if (storage_mount_volumes() < 0) finish(125);
   if (storage_make_dirs() < 0) finish(125);
   loopback_up();

@@ -22,7 +22,7 @@ enum {
   SYS_poll = 7, SYS_mmap = 9, SYS_rt_sigprocmask = 14, SYS_ioctl = 16, SYS_access = 21,
   SYS_pause = 34, SYS_nanosleep = 35, SYS_getpid = 39, SYS_socket = 41,
   SYS_fork = 57, SYS_execve = 59, SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62,
-  SYS_fcntl = 72, SYS_chdir = 80, SYS_mkdir = 83, SYS_unlink = 87, SYS_setsid = 112,
+  SYS_fcntl = 72, SYS_chdir = 80, SYS_mkdir = 83, SYS_unlink = 87, SYS_symlink = 88, SYS_setsid = 112,
   SYS_rt_sigtimedwait = 128, SYS_mount = 165, SYS_sync = 162, SYS_reboot = 169,
   SYS_sethostname = 170, SYS_ioperm = 173, SYS_dup2 = 33, SYS_signalfd4 = 289,
   SYS_finit_module = 313, SYS_chroot = 161, SYS_umount2 = 166,

@@ -19,6 +19,8 @@ PACKAGES=(
   qemu-system-x86 linux-image-amd64 skopeo
   # tools the tests use, and the apps of the example recipes
   cpio zstd file sqlite3 python3 curl perl iproute2
+  # examples/node-web; wrk for bench/services/
+  nodejs wrk
   # registry tests: a local OCI registry and htpasswd for its Basic auth
   docker-registry apache2-utils
   # tuned kernels (kernel-configs/): Debian's 6.1 source tarball and what its build needs

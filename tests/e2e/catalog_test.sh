@@ -25,6 +25,9 @@ page=$(curl -s --max-time 10 "http://127.0.0.1:$p/")
 case "$page" in *"<title>Welcome to nginx!</title>"*) pass "nginx: curl gets its page (ready = http)";; *) fail "nginx: page was '$page'"; "$A" logs web | tail -20;; esac
 run_capture ps.out "$A" ps
 expect_contains "ps shows the catalog name as the image" ps.out "web                   nginx"
+run_capture ng.logs "$A" logs web
+expect_contains "nginx: its access log (/dev/stdout) is on the console" ng.logs '"GET / HTTP/1.1" 200'
+
 run_capture stop.out "$A" stop web
 expect_eq "nginx: stop" 0 "$status"
 "$A" rm web >/dev/null

@@ -98,7 +98,7 @@ expect_eq "outer: build" 0 "$status"
 [ "$status" -eq 0 ] || sed 's/^/    | /' outer.build | tail -n 20
 
 start=$(date +%s)
-run_capture nested.out "$ARROW_RUN" outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout 1500s
+run_nested nested.out outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout 600s
 echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
 grep -E "RESULT|^ro: |^w[12]: |^check: " nested.out | sed 's/^/    | /'
 expect_eq "nested: outer exit" 0 "$status"
