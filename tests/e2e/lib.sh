@@ -55,6 +55,33 @@ run_nested() {
   fi
 }
 
+# nested_outer INCLUDE MAP TIMEOUT SHOWN: in the current directory, builds outer.arrow (exec
+# /nested.sh, Debian's $KERNEL with kvm-amd, 1G; INCLUDE and MAP are the [files] TOML values),
+# boots it with run_nested (no NIC) into nested.out, and shows the console lines matching SHOWN.
+nested_outer() {
+  cat >outer.recipe <<R
+name = "outer"
+[app]
+exec = "/nested.sh"
+[files]
+include = $1
+map = $2
+[kernel]
+image = "$KERNEL"
+modules = ["kvm-amd"]
+[vm]
+memory = "1G"
+R
+  run_capture outer.build "$ARROW_BUILD" outer.recipe -o outer.arrow --zstd-level 3
+  expect_eq "outer: build" 0 "$status"
+  [ "$status" -eq 0 ] || sed 's/^/    | /' outer.build | tail -n 20
+  local start
+  start=$(date +%s)
+  run_nested nested.out outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout "$3"
+  echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
+  grep -E "$4" nested.out | sed 's/^/    | /'
+}
+
 summary() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]

@@ -62,27 +62,10 @@ arrow ps | grep ' cache ' | sed 's/  */ /g; s/^/RESULT killed /'
 arrow rm cache
 S
 chmod +x nested.sh
-cat >outer.recipe <<R
-name = "outer"
-[app]
-exec = "/nested.sh"
-[files]
-include = ["/usr/bin/curl", "/usr/bin/redis-cli", "/usr/bin/grep", "/usr/bin/sed", "/usr/bin/head", "/usr/bin/sleep", "/usr/bin/cut"]
-map = { "/usr/bin/arrow" = "$BUILD_DIR/bin/arrow", "/nginx.arrow" = "nginx.arrow", "/redis.arrow" = "redis.arrow", "/redis.img" = "redis.img", "/nested.sh" = "nested.sh" }
-[kernel]
-image = "$KERNEL"
-modules = ["kvm-amd"]
-[vm]
-memory = "1G"
-R
-run_capture outer.build "$ARROW_BUILD" outer.recipe -o outer.arrow --zstd-level 3
-expect_eq "outer: build" 0 "$status"
-[ "$status" -eq 0 ] || sed 's/^/    | /' outer.build | tail -n 20
-
-start=$(date +%s)
-run_nested nested.out outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout 480s
-echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
-grep -E "RESULT|STEP|^web: " nested.out | sed 's/^/    | /'
+cp "$BUILD_DIR/bin/arrow" arrow
+nested_outer '["/usr/bin/curl", "/usr/bin/redis-cli", "/usr/bin/grep", "/usr/bin/sed", "/usr/bin/head", "/usr/bin/sleep", "/usr/bin/cut"]' \
+  '{ "/usr/bin/arrow" = "arrow", "/nginx.arrow" = "nginx.arrow", "/redis.arrow" = "redis.arrow", "/redis.img" = "redis.img", "/nested.sh" = "nested.sh" }' \
+  480s 'RESULT|STEP|^web: '
 expect_eq "nested: outer exit" 0 "$status"
 if grep -qE "RESULT web run -d exit 0 id [0-9a-f]{12}" nested.out; then pass "builtin nginx: run -d prints an id"; else fail "builtin nginx: run -d"; fi
 expect_contains "builtin nginx: curl gets its page" nested.out "RESULT web page <title>Welcome to nginx!</title>"

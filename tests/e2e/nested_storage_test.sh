@@ -79,28 +79,10 @@ echo "RESULT durability $missing missing of $total printed"
 S
 chmod +x nested.sh
 cp "$BUILD_DIR/bin/arrow" arrow-run
-cat >outer.recipe <<R
-name = "outer"
-[app]
-exec = "/nested.sh"
-[files]
-include = ["/usr/sbin/debugfs", "/usr/bin/sha256sum", "/usr/bin/cut", "/usr/bin/grep", "/usr/bin/sed",
-           "/usr/bin/tail", "/usr/bin/tr", "/usr/bin/sleep", "/usr/bin/cat", "/usr/bin/awk", "/usr/bin/mawk"]
-map = { "/usr/bin/arrow-run" = "arrow-run", "/vol.arrow" = "vol.arrow", "/writer.arrow" = "writer.arrow", "/nested.sh" = "nested.sh", "/data.img" = "data.img", "/tx.img" = "tx.img" }
-[kernel]
-image = "$KERNEL"
-modules = ["kvm-amd"]
-[vm]
-memory = "1G"
-R
-run_capture outer.build "$ARROW_BUILD" outer.recipe -o outer.arrow --zstd-level 3
-expect_eq "outer: build" 0 "$status"
-[ "$status" -eq 0 ] || sed 's/^/    | /' outer.build | tail -n 20
-
-start=$(date +%s)
-run_nested nested.out outer.arrow --vmm qemu --qemu-cpu EPYC,+svm --net none --timeout 600s
-echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
-grep -E "RESULT|^ro: |^w[12]: |^check: " nested.out | sed 's/^/    | /'
+nested_outer '["/usr/sbin/debugfs", "/usr/bin/sha256sum", "/usr/bin/cut", "/usr/bin/grep", "/usr/bin/sed",
+           "/usr/bin/tail", "/usr/bin/tr", "/usr/bin/sleep", "/usr/bin/cat", "/usr/bin/awk", "/usr/bin/mawk"]' \
+  '{ "/usr/bin/arrow-run" = "arrow-run", "/vol.arrow" = "vol.arrow", "/writer.arrow" = "writer.arrow", "/nested.sh" = "nested.sh", "/data.img" = "data.img", "/tx.img" = "tx.img" }' \
+  600s 'RESULT|^ro: |^w[12]: |^check: '
 expect_eq "nested: outer exit" 0 "$status"
 expect_contains "builtin rw: the run succeeded" nested.out "RESULT rw exit 0"
 expect_contains "builtin rw: the guest wrote" nested.out "RESULT rw guest wrote"
