@@ -42,7 +42,7 @@ expect_eq "outer: build" 0 "$status"
 [ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/outer.build" | tail -n 20
 
 start=$(date +%s)
-run_nested "$TMP/nested.out" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --timeout 600s
+run_nested "$TMP/nested.out" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --timeout 300s
 echo "nested run took $(( $(date +%s) - start )) s; what the outermost terminal got:"
 sed 's/^/    | /' "$TMP/nested.out"
 expect_eq "nested: inner app's exit status reaches the host" 7 "$status"

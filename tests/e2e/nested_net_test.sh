@@ -89,7 +89,7 @@ expect_eq "outer: build" 0 "$status"
 [ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/outer.build" | tail -n 20
 
 start=$(date +%s)
-run_nested "$TMP/nested.out" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --net user --timeout 600s
+run_nested "$TMP/nested.out" "$TMP/outer.arrow" --vmm qemu --qemu-cpu EPYC,+svm --net user --timeout 300s
 echo "nested run took $(( $(date +%s) - start )) s; what the outer guest reported:"
 grep -E "RESULT|inner-" "$TMP/nested.out" | sed 's/^/    | /'
 expect_eq "nested: outer exit" 0 "$status"

@@ -65,7 +65,7 @@ chmod +x nested.sh
 cp "$BUILD_DIR/bin/arrow" arrow
 nested_outer '["/usr/bin/curl", "/usr/bin/redis-cli", "/usr/bin/grep", "/usr/bin/sed", "/usr/bin/head", "/usr/bin/sleep", "/usr/bin/cut"]' \
   '{ "/usr/bin/arrow" = "arrow", "/nginx.arrow" = "nginx.arrow", "/redis.arrow" = "redis.arrow", "/redis.img" = "redis.img", "/nested.sh" = "nested.sh" }' \
-  480s 'RESULT|STEP|^web: '
+  240s 'RESULT|STEP|^web: '
 expect_eq "nested: outer exit" 0 "$status"
 if grep -qE "RESULT web run -d exit 0 id [0-9a-f]{12}" nested.out; then pass "builtin nginx: run -d prints an id"; else fail "builtin nginx: run -d"; fi
 expect_contains "builtin nginx: curl gets its page" nested.out "RESULT web page <title>Welcome to nginx!</title>"

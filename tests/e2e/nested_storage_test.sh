@@ -82,7 +82,7 @@ cp "$BUILD_DIR/bin/arrow" arrow-run
 nested_outer '["/usr/sbin/debugfs", "/usr/bin/sha256sum", "/usr/bin/cut", "/usr/bin/grep", "/usr/bin/sed",
            "/usr/bin/tail", "/usr/bin/tr", "/usr/bin/sleep", "/usr/bin/cat", "/usr/bin/awk", "/usr/bin/mawk"]' \
   '{ "/usr/bin/arrow-run" = "arrow-run", "/vol.arrow" = "vol.arrow", "/writer.arrow" = "writer.arrow", "/nested.sh" = "nested.sh", "/data.img" = "data.img", "/tx.img" = "tx.img" }' \
-  600s 'RESULT|^ro: |^w[12]: |^check: '
+  300s 'RESULT|^ro: |^w[12]: |^check: '
 expect_eq "nested: outer exit" 0 "$status"
 expect_contains "builtin rw: the run succeeded" nested.out "RESULT rw exit 0"
 expect_contains "builtin rw: the guest wrote" nested.out "RESULT rw guest wrote"
