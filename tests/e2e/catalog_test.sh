@@ -132,6 +132,25 @@ run_capture noverify.out "$A" verify plain.arrow
 expect_eq "verify: an arrow without checks is an error (125)" 125 "$status"
 expect_contains "verify: says to add them" noverify.out "has no [verify] checks"
 
+# The cache follows the build root: a packed host file replaced with one of the same size (as a
+# package upgrade does) makes the next run rebuild the arrow, with the new bytes in it. (The file
+# is not read in the guest: $TMP is below /tmp, where arrow-init mounts a fresh tmpfs.)
+mkdir -p own
+printf 'version-one\n' >"$TMP/own/data.txt"
+printf 'name = "owncat"\n[app]\nexec = "/bin/sh"\nargs = ["-c", "echo owncat ran"]\n[files]\ninclude = ["%s"]\n' \
+  "$TMP/own/data.txt" >own/owncat.recipe
+run_capture own1.out env ARROW_CATALOG="$TMP/own" "$A" run --vmm qemu -q owncat
+expect_contains "cache: a catalog recipe of one's own runs" own1.out "owncat ran"
+before=$(sha256sum "$ARROW_CATALOG_CACHE"/owncat-*.arrow | cut -d' ' -f1)
+run_capture own2.out env ARROW_CATALOG="$TMP/own" "$A" run --vmm qemu owncat
+if grep -q "arrow: building" own2.out; then fail "cache: rebuilt with nothing changed"; else pass "cache: reused while its inputs are unchanged"; fi
+printf 'version-two\n' >"$TMP/own/data.txt.new" && mv "$TMP/own/data.txt.new" "$TMP/own/data.txt"
+run_capture own3.out env ARROW_CATALOG="$TMP/own" "$A" run --vmm qemu owncat
+expect_contains "cache: a replaced file of the same size rebuilds it" own3.out "arrow: building owncat"
+after=$(sha256sum "$ARROW_CATALOG_CACHE"/owncat-*.arrow | cut -d' ' -f1)
+[ -n "$before" ] && [ "$before" != "$after" ] && pass "cache: the rebuilt arrow holds the new bytes" || fail "cache: arrow unchanged ($before)"
+[ "$(ls "$ARROW_CATALOG_CACHE" | grep -c '^owncat-.*\.arrow$')" = 1 ] && pass "cache: still one owncat arrow" || fail "cache: $(ls "$ARROW_CATALOG_CACHE")"
+
 # ./nginx.recipe shadows the installed nginx.
 mkdir shadow && cd shadow
 printf 'name = "nginx"\n[app]\nexec = "/bin/sh"\nargs = ["-c", "echo the shadow nginx"]\n' >nginx.recipe
