@@ -172,6 +172,11 @@ Result<ElfInfo> Parse(Elf* elf, std::string_view name) {
       size_t len = strnlen(s, ph.p_filesz);
       if (len == ph.p_filesz) return Err(n, ": PT_INTERP is not NUL-terminated");
       info.interpreter.assign(s, len);
+    } else if (ph.p_type == PT_NOTE) {
+      if (!InBounds(ph.p_offset, ph.p_filesz, size)) return Err(n, ": PT_NOTE beyond end of file");
+      auto deps = ParseDlopenNotes(std::string_view(raw + ph.p_offset, ph.p_filesz), ph.p_align, n);
+      if (!deps) return deps.error();
+      info.dlopen.insert(info.dlopen.end(), deps->begin(), deps->end());
     }
   }
   if (!dyn) return info;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/dlopen_note.h"
 #include "common/result.h"
 
 namespace arrow::builder {
@@ -34,6 +35,8 @@ struct ElfInfo {
   // DT_GNU_HASH or SHT_DYNSYM): callers must then assume the object may import anything.
   std::vector<std::string> imports;
   bool imports_known = false;
+  // FDO dlopen metadata (.note.dlopen) from the PT_NOTE segments, in file order.
+  std::vector<DlopenDep> dlopen;
 };
 
 // True if the file starts with the ELF magic (cheap: reads 4 bytes).
