@@ -224,6 +224,15 @@ std::optional<std::string> ReadyProblem(const std::string& v) {
   return "must be \"tcp:PORT\", \"http:PORT/PATH\" or \"log:REGEX\", got '" + v + "'";
 }
 
+// An `env` table of table `t`: strings, under names a process environment can hold.
+std::map<std::string, std::string> EnvTable(Checker& c, const toml::table& t, const std::string& where) {
+  auto env = c.StringTable(t, "env");
+  for (const auto& [k, unused] : env)
+    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
+      c.Fail(t.get("env")->source(), where + "env name '" + k + "' is not a valid variable name");
+  return env;
+}
+
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
   c.CheckKeys(app, "app", {"exec", "args", "env", "workdir", "ports", "volumes", "user", "ready"});
   if (auto v = c.String(app, "ready")) {
@@ -248,11 +257,7 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
     c.Fail(app.source(), "[app] is missing the required key 'exec' (the program to run)");
   }
   r.app.args = c.StringArray(app, "args");
-  r.app.env = c.StringTable(app, "env");
-  for (const auto& [k, v] : r.app.env) {
-    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
-      c.Fail(app.get("env")->source(), "env name '" + k + "' is not a valid variable name");
-  }
+  r.app.env = EnvTable(c, app, "");
   if (auto v = c.String(app, "workdir")) {
     if (!IsAbsoluteGuestPath(*v))
       c.Fail(app.get("workdir")->source(), "'workdir' must be an absolute path, got '" + *v + "'");
@@ -321,9 +326,7 @@ void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
     v.stdout_re = *s;
   }
   if (auto s = c.String(t, "timeout")) v.timeout = *s;
-  v.env = c.StringTable(t, "env");
-  for (const auto& [k, unused] : v.env)
-    if (k.empty() || k.find('=') != std::string::npos) c.Fail(t.get("env")->source(), "[verify] env name '" + k + "' is not a valid variable name");
+  v.env = EnvTable(c, t, "[verify] ");
   if (const toml::node* n = t.get("tcp")) {
     const toml::array* a = n->as_array();
     if (!a) c.Fail(n->source(), "[verify] tcp: an array of ports");

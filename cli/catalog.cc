@@ -15,7 +15,6 @@
 #include "cli/commands.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
-#include "packer/arrow_file.h"
 
 namespace arrow::cli {
 namespace fs = std::filesystem;
@@ -40,7 +39,7 @@ Result<std::string> Key(const builder::Recipe& r, const std::string& text) {
 }
 
 // The host files a cached arrow packed from the build root (not generated, not mapped: the key
-// covers those; not decompressed modules), each as "size mtime_ns inode path", one per line:
+// covers those; not decompressed modules), each as "path<TAB>size mtime_ns inode", one per line:
 // written beside the arrow once it is built, compared with the files before it is reused. A
 // package upgrade replaces a file (new inode and mtime) even when its size stays the same.
 std::string InputsOf(const std::vector<std::string>& paths) {
@@ -48,17 +47,15 @@ std::string InputsOf(const std::vector<std::string>& paths) {
   for (const auto& p : paths) {
     struct stat st {};
     if (stat(p.c_str(), &st) != 0) return "";  // gone: never current
-    out += std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec) +
-           " " + std::to_string(st.st_ino) + " " + p + "\n";
+    out += p + "\t" + std::to_string(st.st_size) + " " +
+           std::to_string(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec) + " " + std::to_string(st.st_ino) + "\n";
   }
   return out;
 }
 
-std::vector<std::string> PackedHostFiles(const fs::path& arrow) {
+std::vector<std::string> PackedHostFiles(const std::vector<builder::PackedFile>& files) {
   std::vector<std::string> paths;
-  auto img = packer::ReadArrow(arrow);
-  if (!img) return paths;
-  for (const auto& f : builder::FilesFromJson(img->config_json.value("files", nlohmann::json::array())))
+  for (const auto& f : files)
     if (f.type == "file" && f.reason.rfind("arrow", 0) != 0 && f.reason.find("[files] map") == std::string::npos &&
         f.reason.rfind("kernel module", 0) != 0)
       paths.push_back(f.path);
@@ -73,11 +70,9 @@ bool StillCurrent(const fs::path& arrow) {
   std::vector<std::string> paths;
   size_t start = 0;
   for (size_t nl; (nl = recorded->find('\n', start)) != std::string::npos; start = nl + 1) {
-    const std::string line = recorded->substr(start, nl - start);
-    size_t sp = 0;
-    for (int i = 0; i < 3 && sp != std::string::npos; i++) sp = line.find(' ', sp + (i ? 1 : 0));
-    if (sp == std::string::npos) return false;
-    paths.push_back(line.substr(sp + 1));
+    const size_t tab = recorded->find('\t', start);
+    if (tab == std::string::npos || tab > nl) return false;
+    paths.push_back(recorded->substr(start, tab - start));
   }
   return InputsOf(paths) == *recorded;
 }
@@ -137,7 +132,7 @@ Result<fs::path> CatalogArrow(const std::string& name, bool quiet) {
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) o.mtime = std::strtoll(sde, nullptr, 10);
   auto report = builder::BuildArrow(*recipe, o);
   if (!report) return Err("building ", name, ": ", report.message());
-  const std::string inputs = InputsOf(PackedHostFiles(out));
+  const std::string inputs = InputsOf(PackedHostFiles(report->files));
   if (auto st = WriteFileAtomic(InputsFile(out), inputs); !st) return Err("catalog cache ", st.message());
   return out;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -57,6 +58,25 @@ void StopProcess(const Instance& in, std::chrono::milliseconds grace) {
   if (WaitGone(in, std::chrono::seconds(5))) return;
   kill(in.pid, SIGKILL);
   WaitGone(in, std::chrono::seconds(5));
+}
+
+// `arrow VERB KEY...`: `act` on each instance found, its name printed when it succeeds; an
+// unknown key is reported and the rest still done. 1 when anything failed.
+int EachInstance(const std::vector<std::string>& keys, const char* verb,
+                 const std::function<bool(const Instance&)>& act) {
+  int rc = 0;
+  for (const auto& key : keys) {
+    auto in = FindInstance(key);
+    if (!in) {
+      std::cerr << "arrow " << verb << ": " << in.message() << "\n";
+      rc = 1;
+    } else if (act(*in)) {
+      std::cout << in->name << "\n";
+    } else {
+      rc = 1;
+    }
+  }
+  return rc;
 }
 
 std::string Ago(int64_t t) {
@@ -223,23 +243,12 @@ void AddInstances(CLI::App& app, std::function<int()>* selected) {
   stop->add_option("-t,--time", sf->time, "Seconds the app gets to exit (default 10)")->check(CLI::Range(0, 3600));
   stop->callback([sf, selected] {
     *selected = [sf]() -> int {
-      int rc = 0;
-      for (const auto& key : sf->keys) {
-        auto in = FindInstance(key);
-        if (!in) {
-          std::cerr << "arrow stop: " << in.message() << "\n";
-          rc = 1;
-          continue;
-        }
-        StopProcess(*in, std::chrono::seconds(sf->time));
-        if (in->alive()) {
-          std::cerr << "arrow stop: " << in->name << ": pid " << in->pid << " did not end\n";
-          rc = 1;
-          continue;
-        }
-        std::cout << in->name << "\n";
-      }
-      return rc;
+      return EachInstance(sf->keys, "stop", [&](const Instance& in) {
+        StopProcess(in, std::chrono::seconds(sf->time));
+        if (!in.alive()) return true;
+        std::cerr << "arrow stop: " << in.name << ": pid " << in.pid << " did not end\n";
+        return false;
+      });
     };
   });
 
@@ -253,33 +262,20 @@ void AddInstances(CLI::App& app, std::function<int()>* selected) {
   rm->add_flag("-f,--force", rf->force, "Stop a running instance first (no grace period)");
   rm->callback([rf, selected] {
     *selected = [rf]() -> int {
-      int rc = 0;
-      for (const auto& key : rf->keys) {
-        auto in = FindInstance(key);
-        if (!in) {
-          std::cerr << "arrow rm: " << in.message() << "\n";
-          rc = 1;
-          continue;
-        }
-        if (in->alive()) {
+      return EachInstance(rf->keys, "rm", [&](const Instance& in) {
+        if (in.alive()) {
           if (!rf->force) {
-            std::cerr << "arrow rm: " << in->name << " is running: arrow stop " << in->name
-                      << " first, or arrow rm -f\n";
-            rc = 1;
-            continue;
+            std::cerr << "arrow rm: " << in.name << " is running: arrow stop " << in.name << " first, or arrow rm -f\n";
+            return false;
           }
-          StopProcess(*in, std::chrono::milliseconds(0));
+          StopProcess(in, std::chrono::milliseconds(0));
         }
         std::error_code ec;
-        std::filesystem::remove_all(in->dir, ec);
-        if (ec) {
-          std::cerr << "arrow rm: " << in->dir.string() << ": " << ec.message() << "\n";
-          rc = 1;
-          continue;
-        }
-        std::cout << in->name << "\n";
-      }
-      return rc;
+        std::filesystem::remove_all(in.dir, ec);
+        if (!ec) return true;
+        std::cerr << "arrow rm: " << in.dir.string() << ": " << ec.message() << "\n";
+        return false;
+      });
     };
   });
 }

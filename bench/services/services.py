@@ -129,13 +129,16 @@ class Native:
         self.port = free_port()
         self.work = tempfile.mkdtemp(dir=TMP, prefix="native-%s-" % app)
         cmd, env = native_cmd(app, self.port, self.work)
+        # postgres's entrypoint turns SIGTERM into a fast shutdown only for `arrow stop`; on the
+        # host the whole group gets the signal, so send the server's own fast-shutdown signal.
+        self.stop_signal = signal.SIGINT if app == "postgres" else signal.SIGTERM
         self.log = open(os.path.join(self.work, "log"), "w")
         self.proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
 
     def stop(self):
         try:
-            os.killpg(self.proc.pid, signal.SIGINT if self.proc.args[0] == "setpriv" else signal.SIGTERM)
+            os.killpg(self.proc.pid, self.stop_signal)
             self.proc.wait(timeout=30)
         except ProcessLookupError:  # it had exited already (a failed start: its log says why)
             self.proc.wait()
@@ -143,7 +146,7 @@ class Native:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.log.close()
-        if self.proc.returncode not in (0, -signal.SIGTERM, -signal.SIGINT):
+        if self.proc.returncode not in (0, -self.stop_signal):
             print("native %s exited %s; its log:\n%s" % (self.proc.args[0], self.proc.returncode,
                   open(self.log.name).read()[-1500:]), file=sys.stderr)
 
