@@ -179,6 +179,10 @@ std::string Mib(uint64_t bytes) {
 
 // Whether the app's files go into an EROFS root layer, and why (recorded in the config).
 bool ChooseErofs(const Recipe& r, const BuildOptions& o, uint64_t app_bytes, std::string* why) {
+  if (o.trace_image) {  // no disk, so its kernel needs only the recipe's features + fanotify
+    *why = "trace image: every candidate in the initramfs";
+    return false;
+  }
   if (r.image.root == "initramfs") {
     *why = "[image] root = \"initramfs\"";
     return false;
@@ -225,15 +229,29 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   co.rule_libgcc_s = r.rules.libgcc_s;
   co.rule_gconv = r.rules.gconv;
   co.exclude = r.files.exclude;
+  co.rule_dlopen = r.rules.dlopen;
 
+  // What the recipe names; with a trace, include trees only as candidates (trace.h).
+  auto populate = [&](Closure& c, bool trees) {
+    if (auto it = r.files.map.find(r.app.exec); it != r.files.map.end())
+      c.AddMappedEntrypoint(r.app.exec, RecipePath(r, it->second), "entrypoint ([files] map)");
+    else
+      c.AddEntrypoint(r.app.exec, "entrypoint");
+    for (const auto& p : r.files.include)
+      if (trees || c.RealPath(p).empty() || !fs::is_directory(o.sysroot / c.RealPath(p).substr(1)))
+        c.Add(p, "[files] include");
+    for (const auto& [guest, host] : r.files.map)
+      if (guest != r.app.exec) c.AddMapped(guest, RecipePath(r, host), "[files] map");
+  };
   Closure closure(co);
-  if (auto it = r.files.map.find(r.app.exec); it != r.files.map.end())
-    closure.AddMappedEntrypoint(r.app.exec, RecipePath(r, it->second), "entrypoint ([files] map)");
-  else
-    closure.AddEntrypoint(r.app.exec, "entrypoint");
-  for (const auto& p : r.files.include) closure.Add(p, "[files] include");
-  for (const auto& [guest, host] : r.files.map)
-    if (guest != r.app.exec) closure.AddMapped(guest, RecipePath(r, host), "[files] map");
+  populate(closure, o.trace == nullptr);
+  std::optional<TraceMerge> merge;
+  if (o.trace) {
+    Closure candidates(co);
+    populate(candidates, true);
+    ARROW_TRY(candidates.Finish());
+    merge = AddTraced(closure, candidates, *o.trace, r.trace.keep);
+  }
   ARROW_TRY(closure.Finish());
   std::optional<UserIds> user;
   if (!r.app.user.empty()) {
@@ -261,6 +279,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
 
   BuildReport report;
   report.warnings = closure.warnings();
+  report.trace = merge;
   auto app_entries = EntriesFromClosure(closure, &report.files);
   if (!app_entries) return app_entries.error();
   uint64_t app_bytes = 0;
@@ -275,7 +294,9 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.jobs = o.kernel_jobs;
   ko.progress = o.progress;
   ko.needs_block = erofs;
-  auto kernel = ChooseKernel(r, ko, tmp->path());
+  Recipe kernel_recipe = r;  // a trace image's kernel also has fanotify
+  if (o.trace_image) kernel_recipe.kernel.features.push_back("trace");
+  auto kernel = ChooseKernel(kernel_recipe, ko, tmp->path());
   if (!kernel) return kernel.error();
   if (erofs && kernel->virtio_blk.has_value() && !kernel->erofs_root)
     return Err("[image] root = \"erofs\" needs a kernel with virtio-blk, EROFS and overlayfs: ",
@@ -391,7 +412,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
 
   const fs::path initramfs = tmp->path() / "initramfs.cpio.zst";
   packer::PackOptions po;
-  po.zstd_level = o.zstd_level;
+  po.zstd_level = o.trace_image ? std::min(o.zstd_level, 3) : o.zstd_level;  // booted once, then deleted
   po.threads = o.threads;
   po.mtime = o.mtime;
   auto stats = packer::WriteInitramfs(std::move(*entries), initramfs, po);
@@ -441,12 +462,17 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
         {"virtio_net", opt_bool(kernel->virtio_net)},
         {"virtio_blk", opt_bool(kernel->virtio_blk)},
         {"cmdline", cmdline}}},
-      {"vm", {{"memory", r.vm.memory}, {"cpus", r.vm.cpus}}},
+      // A trace image holds every candidate in RAM: the unpacked files and, while the kernel
+      // unpacks them, the archive too.
+      {"vm", {{"memory", o.trace_image ? r.vm.memory + ((2 * report.cpio_bytes + (1u << 20) - 1) & ~uint64_t{(1u << 20) - 1})
+                                       : r.vm.memory},
+              {"cpus", r.vm.cpus}}},
       {"builder", {{"name", "arrow"}, {"version", ARROW_VERSION}}},
       {"recipe_digest", r.text_digest},
       {"initramfs", {{"file_bytes", report.file_bytes}, {"cpio_bytes", report.cpio_bytes}}},
       {"files", FilesToJson(report.files)},
   };
+  if (o.trace_image) config["trace_image"] = true;
   packer::WriteOptions wo;
   wo.mtime = o.mtime;
   wo.ref_name = r.version;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/recipe.h"
+#include "builder/trace.h"
 #include "common/result.h"
 
 namespace arrow::builder {
@@ -30,6 +32,12 @@ struct BuildOptions {
   int zstd_level = 19;
   int threads = 0;
   int64_t mtime = 0;                          // SOURCE_DATE_EPOCH or 0
+  // A trace image: the candidate set as usual, its kernel with the `trace` fragment added
+  // (fanotify), recorded in the config as "trace_image": true. Never an arrow to ship.
+  bool trace_image = false;
+  // A traced build: [files] include trees are candidates, and the image holds the static
+  // closure, the touched candidates ([trace] keep included) and what those need (trace.h).
+  const TraceLog* trace = nullptr;
 };
 
 struct PackedFile {
@@ -53,6 +61,7 @@ struct BuildReport {
   std::string kernel_origin;      // "tuned: microvm" or "image: /boot/vmlinuz-..."
   std::string manifest_digest;
   std::vector<std::string> warnings;  // problems that did not fail the build
+  std::optional<TraceMerge> trace;    // a traced build: what the trace contributed
 };
 
 // Kernel command line every arrow boots with, before the recipe's own additions.

@@ -26,6 +26,7 @@ struct Closure::Impl {
   std::map<std::string, Node> nodes;
   std::set<std::string> traced;
   std::set<std::string> trees_walked;
+  std::set<std::string> notes_seen;  // ELF files whose dlopen notes were applied
   std::vector<std::string> problems;
   std::set<std::string> problem_set;
   std::vector<std::string> warnings;
@@ -225,7 +226,50 @@ struct Closure::Impl {
       if (fs.Walk(l).ok) Add(l, reason);
   }
 
+  static int Rank(const std::string& priority) {
+    return priority == "required" ? 0 : priority == "recommended" ? 1 : 2;
+  }
+
+  // FDO dlopen notes of every ELF file not looked at yet; repeated until nothing new is added
+  // (a library a note brings in may carry notes of its own).
+  void DlopenNotes() {
+    const int wanted = static_cast<int>(options.rule_dlopen);
+    for (bool added = true; added;) {
+      added = false;
+      for (const auto& [path, n] : std::map<std::string, Node>(nodes)) {
+        if (n.kind != NodeKind::kFile || !notes_seen.insert(path).second || !IsElfFile(n.source)) continue;
+        std::optional<Result<ElfInfo>> mapped;
+        if (n.source != fs.Host(path)) mapped.emplace(ReadElf(n.source));
+        const Result<ElfInfo>& info = mapped ? *mapped : loader.Info(path);
+        if (!info) continue;  // reported by the trace
+        for (const auto& dep : info->dlopen) {
+          if (Rank(dep.priority) > wanted) continue;
+          std::string names;
+          std::optional<std::string> found;
+          for (const auto& so : dep.sonames) {
+            names += (names.empty() ? "" : " or ") + so;
+            if (!found) found = so.find('/') == std::string::npos ? loader.SearchFromObject(so, path)
+                                : fs.Walk(so).ok ? std::optional<std::string>(so) : std::nullopt;
+          }
+          const std::string what = dep.priority + " dlopen dependency of " + path +
+                                   (dep.feature.empty() ? "" : " (feature " + dep.feature + ")");
+          if (!found) {
+            if (dep.priority == "required") Problem(names + " (" + what + "): not found in " + options.root.string());
+            else if (problem_set.insert(names + what).second)
+              warnings.push_back(names + " (" + what + "): not found, not packed");
+            continue;
+          }
+          const size_t before = nodes.size();
+          AddLibrary(*found, what + ", .note.dlopen");
+          Trace(*found, fs.Walk(*found).real, fs.Host(fs.Walk(*found).real));
+          added |= nodes.size() != before;
+        }
+      }
+    }
+  }
+
   void ApplyRules() {
+    DlopenNotes();
     if (!libc_loaded) return;
     auto lib = [&](const std::string& name, const std::string& reason) {
       if (auto p = loader.SearchFromLibc(name)) {
@@ -266,6 +310,7 @@ struct Closure::Impl {
         }
       }
     }
+    DlopenNotes();  // of the modules the rules added
     // Last, so that every module the rules above added is looked at too.
     using L = ClosureOptions::Libgcc;
     if (options.rule_libgcc_s == L::kAlways) {
@@ -310,6 +355,18 @@ void Closure::AddTree(const std::string& path, const std::string& reason) {
   impl_->lenient_scripts = true;
   impl_->AddTree(path, reason);
   impl_->lenient_scripts = false;
+}
+
+void Closure::AddDirectory(const std::string& path, const std::string& reason) {
+  auto w = impl_->Locate(path, reason);
+  if (!w || !w->is_dir)
+    return impl_->Problem(path + " (" + reason + "): not a directory in " + impl_->options.root.string());
+  impl_->AddNode(w->real, NodeKind::kDirectory, reason);
+}
+
+std::string Closure::RealPath(const std::string& path) {
+  const RootFs::Walked& w = impl_->fs.Walk(path);
+  return w.ok ? w.real : "";
 }
 
 void Closure::AddMapped(const std::string& guest_path, const std::filesystem::path& host_path,

@@ -45,6 +45,11 @@ struct ClosureOptions {
   enum class Libgcc { kAuto, kAlways, kNever };
   Libgcc rule_libgcc_s = Libgcc::kAuto;
   bool rule_gconv = false;    // glibc iconv modules (gconv-modules + *.so), large: opt-in
+  // FDO dlopen notes (.note.dlopen) of every packed ELF file: entries of this priority or a
+  // stronger one are packed, resolved as a dlopen() from that file would. A "required" entry
+  // that resolves to nothing is a build error; weaker ones are skipped with a warning.
+  enum class Dlopen { kRequired, kRecommended, kSuggested };
+  Dlopen rule_dlopen = Dlopen::kRecommended;
   std::vector<std::string> exclude;  // fnmatch(3) patterns on guest paths, for AddTree
 };
 
@@ -62,6 +67,11 @@ class Closure {
   // Adds a directory tree recursively (files, symlinks, empty dirs), skipping `exclude` matches;
   // every ELF inside is traced.
   void AddTree(const std::string& path, const std::string& reason);
+  // Adds only the directory at `path` (and the symlinks on the way), not its contents: a
+  // directory a traced run listed.
+  void AddDirectory(const std::string& path, const std::string& reason);
+  // The real guest path of `path` after every symlink, or "" if it does not resolve.
+  std::string RealPath(const std::string& path);
   // Adds a host file at a guest path it does not have in the root ([files] map); it is traced,
   // with its dependencies looked up in the root.
   void AddMapped(const std::string& guest_path, const std::filesystem::path& host_path,

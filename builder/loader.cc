@@ -174,6 +174,18 @@ std::optional<std::string> Loader::SearchFromLibc(const std::string& name) {
   return Search(name, objs, 0, nullptr);
 }
 
+std::optional<std::string> Loader::SearchFromObject(const std::string& name,
+                                                    const std::string& object) {
+  const arrow::Result<ElfInfo>& info = Info(object);
+  if (!info) return SearchFromLibc(name);
+  std::vector<Obj> objs(1);
+  objs[0].name = object;
+  objs[0].origin = object.substr(0, object.rfind('/'));
+  if (objs[0].origin.empty()) objs[0].origin = "/";
+  objs[0].info = &*info;
+  return Search(name, objs, 0, nullptr);
+}
+
 arrow::Result<Loader::Outcome> Loader::LoadProgram(const std::string& path,
                                                    const std::string& host) {
   Outcome out;

@@ -49,6 +49,9 @@ class Loader {
 
   // Searches `name` as dlopen() called from an object without RPATH/RUNPATH (libc) would.
   std::optional<std::string> SearchFromLibc(const std::string& name);
+  // Searches `name` as dlopen() called from the ELF at guest `object` would: its DT_RUNPATH, or
+  // its DT_RPATH, with $ORIGIN its directory; then LD_LIBRARY_PATH, the cache, default dirs.
+  std::optional<std::string> SearchFromObject(const std::string& name, const std::string& object);
 
   // Problems with the search configuration (a corrupt ld.so.cache), reported by Finish().
   const std::vector<std::string>& config_problems() const { return config_problems_; }

@@ -361,6 +361,54 @@ void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
   }
 }
 
+void ParseTrace(Checker& c, const toml::table& t, Recipe& r) {
+  c.CheckKeys(t, "trace", {"runs", "http", "timeout", "keep"});
+  Recipe::Trace& tr = r.trace;
+  tr.present = true;
+  if (const toml::node* n = t.get("runs")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), "[trace] runs: an array of argument lists, like [[\"--version\"]]");
+    for (size_t i = 0; a && i < a->size(); i++) {
+      const toml::array* args = (*a)[i].as_array();
+      std::vector<std::string> run;
+      for (size_t j = 0; args && j < args->size(); j++) {
+        if (!(*args)[j].is_string()) { args = nullptr; break; }
+        run.push_back((*args)[j].as_string()->get());
+      }
+      if (!args) c.Fail((*a)[i].source(), "[trace] runs: each run is an array of strings (argv[1..])");
+      else tr.runs.push_back(std::move(run));
+    }
+  }
+  if (const toml::node* n = t.get("http")) {
+    const toml::array* a = n->as_array();
+    if (!a) c.Fail(n->source(), "[trace] http: an array of { port, path } tables");
+    for (size_t i = 0; a && i < a->size(); i++) {
+      const toml::table* h = (*a)[i].as_table();
+      if (!h) { c.Fail((*a)[i].source(), "[trace] http entries are { port, path } tables"); continue; }
+      c.CheckKeys(*h, "trace.http", {"port", "path"});
+      Recipe::Trace::Http probe;
+      const toml::node* p = h->get("port");
+      if (!p || !p->is_integer() || p->as_integer()->get() < 1 || p->as_integer()->get() > 65535)
+        c.Fail((*a)[i].source(), "[trace] http: 'port' is a port number in 1..65535");
+      else probe.port = static_cast<int>(p->as_integer()->get());
+      if (auto s = c.String(*h, "path")) probe.path = *s;
+      if (probe.path.empty() || probe.path[0] != '/') c.Fail((*a)[i].source(), "[trace] http: 'path' must start with /");
+      if (probe.port && std::find(r.app.ports.begin(), r.app.ports.end(), std::to_string(probe.port) + "/tcp") == r.app.ports.end())
+        c.Fail((*a)[i].source(), "[trace] http: port " + std::to_string(probe.port) + " is not in [app] ports");
+      if (probe.port) tr.http.push_back(probe);
+    }
+  }
+  if (auto s = c.String(t, "timeout")) {
+    if (!std::regex_match(*s, std::regex("[0-9]+(\\.[0-9]+)?(ms|s|m)?")))
+      c.Fail(t.get("timeout")->source(), "[trace] timeout: a duration like \"60s\", \"500ms\" or \"2m\", got '" + *s + "'");
+    tr.timeout = *s;
+  }
+  tr.keep = c.StringArray(t, "keep");
+  for (size_t i = 0; i < tr.keep.size(); ++i)
+    if (!IsAbsoluteGuestPath(tr.keep[i]))
+      c.Fail((*t.get("keep")->as_array())[i].source(), "[trace] keep entries must be absolute paths, got '" + tr.keep[i] + "'");
+}
+
 void ParseImage(Checker& c, const toml::table& t, Recipe& r) {
   c.CheckKeys(t, "image", {"root"});
   if (auto v = c.String(t, "root")) {
@@ -417,7 +465,14 @@ void ParseFiles(Checker& c, const toml::table& files, Recipe& r) {
 }
 
 void ParseRules(Checker& c, const toml::table& rules, Recipe& r) {
-  c.CheckKeys(rules, "rules", {"nss", "libgcc_s", "gconv"});
+  c.CheckKeys(rules, "rules", {"nss", "libgcc_s", "gconv", "dlopen"});
+  if (auto v = c.String(rules, "dlopen")) {
+    using D = ClosureOptions::Dlopen;
+    if (*v == "required") r.rules.dlopen = D::kRequired;
+    else if (*v == "recommended") r.rules.dlopen = D::kRecommended;
+    else if (*v == "suggested") r.rules.dlopen = D::kSuggested;
+    else c.Fail(rules.get("dlopen")->source(), "[rules] dlopen: \"required\", \"recommended\" or \"suggested\", got '" + *v + "'");
+  }
   if (auto v = c.Bool(rules, "nss")) r.rules.nss = *v;
   if (const toml::node* n = rules.get("libgcc_s")) {
     using L = ClosureOptions::Libgcc;
@@ -538,7 +593,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   r.file = filename;
   r.text_digest = Sha256Digest(text);
   Checker c(file);
-  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "image", "verify", "vm"});
+  c.CheckKeys(root, "", {"name", "version", "app", "files", "rules", "kernel", "image", "verify", "trace", "vm"});
   if (auto v = c.String(root, "name")) {
     if (!ValidName(*v))
       c.Fail(root.get("name")->source(),
@@ -557,6 +612,7 @@ Result<Recipe> ParseRecipe(std::string_view text, const std::filesystem::path& f
   if (const toml::table* t = c.Section(root, "kernel")) ParseKernel(c, *t, r);
   if (const toml::table* t = c.Section(root, "image")) ParseImage(c, *t, r);
   if (const toml::table* t = c.Section(root, "verify")) ParseVerify(c, *t, r);
+  if (const toml::table* t = c.Section(root, "trace")) ParseTrace(c, *t, r);
   if (const toml::table* t = c.Section(root, "vm")) ParseVm(c, *t, r);
   if (c.failed()) return c.ToError();
   return r;

@@ -64,6 +64,8 @@ struct Recipe {
     bool nss = true;
     ClosureOptions::Libgcc libgcc_s = ClosureOptions::Libgcc::kAuto;  // "auto", true or false
     bool gconv = false;
+    // .note.dlopen entries packed: "required", "recommended" (default) or "suggested".
+    ClosureOptions::Dlopen dlopen = ClosureOptions::Dlopen::kRecommended;
   } rules;
 
   struct Kernel {
@@ -101,6 +103,20 @@ struct Recipe {
     std::map<std::string, std::string> env;  // extra environment of the check run (--env)
     std::string timeout = "120s";
   } verify;
+
+  // [trace]: how `arrow-build --trace` and `arrow trace` run the app to see what it touches.
+  // Without the section the app runs once with its own args.
+  struct Trace {
+    bool present = false;
+    std::vector<std::vector<std::string>> runs;  // argv[1..] of each traced run
+    struct Http {
+      int port = 0;
+      std::string path = "/";
+    };
+    std::vector<Http> http;          // probes from the host while a server app runs (needs ports)
+    std::string timeout = "60s";     // per traced run
+    std::vector<std::string> keep;   // guest paths always packed, traced or not
+  } trace;
 
   struct Vm {
     uint64_t memory = 128ull << 20;

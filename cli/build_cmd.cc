@@ -8,7 +8,9 @@
 #include "builder/build.h"
 #include "builder/recipe.h"
 #include "cli/commands.h"
+#include "cli/trace_cmd.h"
 #include "cli/verify.h"
+#include "common/file_util.h"
 #include "registry/registry.h"
 
 namespace arrow::cli {
@@ -40,7 +42,8 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
   struct Flags {
     std::string recipe, output, sysroot = "/", kernel, kernel_source, push;
     int level = 19, threads = 0, jobs = 0;
-    bool quiet = false, list = false, plain_http = false, verify = false;
+    bool quiet = false, list = false, plain_http = false, verify = false, trace = false;
+    std::string vmm = "auto";
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("build", "Build an .arrow image from a recipe");
@@ -50,6 +53,10 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
   cmd->add_option("--kernel", f->kernel, "Prebuilt kernel bzImage (overrides [kernel])");
   cmd->add_flag("--verify", f->verify,
                 "After building, boot the arrow and run the recipe's [verify] checks; a failure fails the build");
+  cmd->add_flag("--trace", f->trace,
+                "Run the app in a VM first ([trace] runs and probes) and pack only what it touches "
+                "from the [files] include trees, plus the static closure and [trace] keep");
+  cmd->add_option("--vmm", f->vmm, "builtin, qemu or auto: for the traced runs and --verify");
   cmd->add_option("--kernel-source", f->kernel_source,
                   "Linux source dir or tarball for a tuned kernel (default: Debian's linux-source-6.1)");
   cmd->add_option("-j,--jobs", f->jobs, "make -j for a tuned kernel build (default: all cores)")
@@ -89,6 +96,24 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
       o.threads = f->threads;
       if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)
         o.mtime = std::strtoll(sde, nullptr, 10);
+      std::optional<TraceOutcome> traced;
+      std::optional<TempDir> trace_dir;
+      if (f->trace) {
+        auto dir = TempDir::Create("arrow-trace");
+        if (!dir) {
+          std::cerr << "arrow-build: " << dir.message() << "\n";
+          return 1;
+        }
+        trace_dir.emplace(std::move(*dir));
+        auto t = TraceRecipe(*recipe, o, f->vmm, trace_dir->path(), f->quiet);
+        if (!t) {
+          std::cerr << "arrow-build: --trace: " << t.message() << "\n";
+          return 1;
+        }
+        for (const auto& w : t->warnings) std::cerr << "arrow-build: warning: " << w << "\n";
+        traced = std::move(*t);
+        o.trace = &traced->log;
+      }
       auto report = builder::BuildArrow(*recipe, o);
       if (!report) {
         std::cerr << "arrow-build: " << report.message() << "\n";
@@ -96,8 +121,9 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
       }
       for (const auto& w : report->warnings) std::cerr << "arrow-build: warning: " << w << "\n";
       if (!f->quiet) PrintSummary(o, *report, f->list);
+      if (!f->quiet && traced) std::printf("%s\n", TraceSummary(*traced, *report).c_str());
       if (f->verify) {  // a failed check fails the build: the arrow is not left behind
-        const int v = VerifyArrow(o.output, "auto");
+        const int v = VerifyArrow(o.output, f->vmm);
         if (v != 0) {
           std::error_code ec;
           fs::remove(o.output, ec);

@@ -20,6 +20,7 @@ Commands::Commands(CLI::App& app) {
   AddInstances(app, &selected_);
   AddCatalog(app, &selected_);
   AddVerify(app, &selected_);
+  AddTrace(app, &selected_);
 }
 
 int Commands::Run() { return selected_ ? selected_() : 2; }

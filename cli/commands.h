@@ -26,6 +26,7 @@ void AddPull(CLI::App& app, std::function<int()>* selected);
 void AddVolume(CLI::App& app, std::function<int()>* selected);
 void AddCatalog(CLI::App& app, std::function<int()>* selected);
 void AddVerify(CLI::App& app, std::function<int()>* selected);
+void AddTrace(CLI::App& app, std::function<int()>* selected);
 void AddInstances(CLI::App& app, std::function<int()>* selected);  // ps, logs, stop, rm
 
 // Where arrow-init lives: $ARROW_INIT, else next to this binary (or ../init/out in a build tree,

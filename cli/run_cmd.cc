@@ -41,6 +41,7 @@ struct RunFlags {
   bool publish_all = false, allow_host_loopback = false;
   bool detach = false;  // -d: RunDetached forks, the child runs RunMain with on_guest_up set
   std::string name, ready_timeout = "120s";
+  std::string trace_out;  // a traced run (arrow-build --trace, arrow trace): where its lines go
   std::function<void()> on_guest_up;
   CLI::Option* net_opt = nullptr;
 };
@@ -165,6 +166,7 @@ int RunMain(const RunFlags& f) {
   if (!f.args.empty()) o.args = f.args;
   o.extra_cmdline = f.append;
   o.volumes = f.volumes;
+  o.trace_out = f.trace_out;
   o.on_guest_up = f.on_guest_up;
   o.net.mode = f.net;
   o.net.mode_given = f.net_opt && f.net_opt->count() > 0;
@@ -315,6 +317,9 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
                 "Print the boot time (VMM start to init) and run time on stderr");
   cmd->add_flag("-d,--detach", f->detach,
                 "Run in the background as an instance (arrow ps/logs/stop/rm); prints its id once the guest is up");
+  cmd->add_option("--trace-out", f->trace_out,
+                  "A traced run: record what the app touches (needs an image built for tracing) into FILE")
+      ->group("");  // internal: arrow-build --trace and arrow trace run it
   cmd->add_option("--name", f->name, "With -d: the instance's name (unique; default IMAGE-xxxx)");
   cmd->add_option("--ready-timeout", f->ready_timeout,
                   "With -d: how long the guest may take to come up (default 120s)");

@@ -21,10 +21,8 @@
 
 namespace arrow::cli {
 namespace fs = std::filesystem;
-namespace {
 
-// Runs this program with `args`; stdout+stderr to `out`. Returns the exit status.
-int Self(const std::vector<std::string>& args, const fs::path& out) {
+int RunSelf(const std::vector<std::string>& args, const fs::path& out) {
   std::error_code ec;
   const std::string exe = fs::read_symlink("/proc/self/exe", ec).string();
   std::fflush(nullptr);
@@ -49,6 +47,8 @@ int Self(const std::vector<std::string>& args, const fs::path& out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 125;
 }
 
+namespace {
+
 int Connect(int port) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -62,7 +62,8 @@ int Connect(int port) {
   return -1;
 }
 
-// GET path on 127.0.0.1:port: status and body, or status 0.
+}  // namespace
+
 std::pair<int, std::string> HttpGet(int port, const std::string& path) {
   int s = Connect(port);
   if (s < 0) return {0, ""};
@@ -79,6 +80,8 @@ std::pair<int, std::string> HttpGet(int port, const std::string& path) {
   return {status, body == std::string::npos ? "" : resp.substr(body + 4)};
 }
 
+namespace {
+
 bool AnyLineMatches(const std::string& text, const std::regex& re) {
   size_t start = 0;
   while (start <= text.size()) {
@@ -92,15 +95,15 @@ bool AnyLineMatches(const std::string& text, const std::regex& re) {
   return false;
 }
 
-void Tail(const fs::path& f) {
+}  // namespace
+
+void PrintTail(const fs::path& f) {
   auto t = ReadFile(f);
   if (!t) return;
   std::string s = *t;
   if (s.size() > 1500) s = s.substr(s.size() - 1500);
   std::cerr << s << (s.ends_with("\n") ? "" : "\n");
 }
-
-}  // namespace
 
 int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
   auto img = packer::ReadArrow(arrow);
@@ -140,13 +143,13 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
       args.push_back("--");
       args.insert(args.end(), app_args.begin(), app_args.end());
     }
-    const int code = Self(args, log);
+    const int code = RunSelf(args, log);
     const int want = v.value("exit", 0);
     report(code == want, "exit status " + std::to_string(code) + (code == want ? "" : ", want " + std::to_string(want)));
     auto out = ReadFile(log);
     const std::string re = v.value("stdout", "");
     if (!re.empty()) report(out && AnyLineMatches(*out, std::regex(re, std::regex::extended)), "output has a line matching /" + re + "/");
-    if (failed) Tail(log);
+    if (failed) PrintTail(log);
     return failed ? 1 : 0;
   }
   // A service: detached in a private state directory, checked ports published.
@@ -176,10 +179,10 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
     args.push_back("--");
     args.insert(args.end(), app_args.begin(), app_args.end());
   }
-  const int started = Self(args, tmp->path() / "start.log");
+  const int started = RunSelf(args, tmp->path() / "start.log");
   if (started != 0) {
     report(false, "the arrow did not become ready (arrow run -d exit " + std::to_string(started) + ")");
-    Tail(tmp->path() / "start.log");
+    PrintTail(tmp->path() / "start.log");
     return 1;
   }
   auto retry = [](auto&& check) {  // a published port may need a moment after readiness
@@ -208,9 +211,9 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
     if (!body.empty()) what += ok ? ", body matches /" + body + "/" : ", body does not match /" + body + "/";
     report(ok, what);
   }
-  (void)Self({"stop", "--time", "10", "verify"}, tmp->path() / "stop.log");
-  if (failed) Self({"logs", "verify"}, log), Tail(log);
-  (void)Self({"rm", "-f", "verify"}, tmp->path() / "rm.log");
+  (void)RunSelf({"stop", "--time", "10", "verify"}, tmp->path() / "stop.log");
+  if (failed) RunSelf({"logs", "verify"}, log), PrintTail(log);
+  (void)RunSelf({"rm", "-f", "verify"}, tmp->path() / "rm.log");
   return failed ? 1 : 0;
 }
 

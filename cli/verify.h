@@ -8,10 +8,20 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace arrow::cli {
 
 // 0: every check passed; 1: a check failed (named on stderr); 125: it could not be checked.
 int VerifyArrow(const std::filesystem::path& arrow, const std::string& vmm);
+
+// What the checks (and traced runs, trace_cmd.cc) are made of.
+// Runs this program with `args` (stdin /dev/null, stdout+stderr to `out`); its exit status.
+int RunSelf(const std::vector<std::string>& args, const std::filesystem::path& out);
+// GET `path` on 127.0.0.1:`port`: status and body, status 0 without an HTTP answer.
+std::pair<int, std::string> HttpGet(int port, const std::string& path);
+// The last ~1500 bytes of a log file to stderr.
+void PrintTail(const std::filesystem::path& f);
 
 }  // namespace arrow::cli

@@ -10,6 +10,7 @@
  * isa-debug-exit and Arrow's own VMM both understand it) before resetting the
  * machine. With arrow.ctl=<tty> a serial line is the runner's control channel:
  * "arrow:init" / "arrow:exit N" go out on it, "stop" comes in (SIGTERM the app).
+ * With arrow.trace=1 as well, trace.c records what the app touches (a traced run).
  *
  * Freestanding on purpose: no libc at run time (see sys.h), so it works in
  * images whose app is a static Go binary or uses musl/glibc alike.
@@ -148,9 +149,9 @@ static void ensure_console(void) {
 /* Kernel parameters meant for init. Dotted names are never passed to init as
  * argv/env, so they come from /proc/cmdline; the last occurrence wins, as it
  * does for the kernel's own parameters. */
-enum { K_IP, K_GW, K_DNS, K_HOSTNAME, K_CTL, K_COUNT };
+enum { K_IP, K_GW, K_DNS, K_HOSTNAME, K_CTL, K_TRACE, K_COUNT };
 static const char *const k_params[K_COUNT] = {
-  "arrow.ip=", "arrow.gw=", "arrow.dns=", "arrow.hostname=", "arrow.ctl=",
+  "arrow.ip=", "arrow.gw=", "arrow.dns=", "arrow.hostname=", "arrow.ctl=", "arrow.trace=",
 };
 static const char *g_param[K_COUNT];
 
@@ -482,6 +483,20 @@ static void ctl_send(const char *msg, int status) {
   if (r < 0) report("write to control channel ", g_ctl_path, (int)-r);
 }
 
+int ctl_ready(void) { return g_ctl >= 0; }
+
+int ctl_write(const char *buf, size_t n) {
+  for (int waits = 0; g_ctl >= 0 && n;) {
+    ssize_t r = sys_write(g_ctl, buf, n);
+    if (r > 0) { buf += r; n -= (size_t)r; waits = 0; continue; }
+    if (r == -EINTR) continue;
+    if (r != -EAGAIN || ++waits > 50) return -1; /* ~5 s without progress: the host stopped reading */
+    struct k_pollfd p = {g_ctl, 4 /* POLLOUT */, 0};
+    sys_poll(&p, 1, 100);
+  }
+  return n ? -1 : 0;
+}
+
 /* The exit port ends the VM at once, so first let the UART send what is
  * queued; bounded (~1 s) in case the host stopped reading. */
 static void ctl_drain(void) {
@@ -671,6 +686,7 @@ static __attribute__((noreturn)) void finish(int status) {
   struct line l; l.n = 0;
   if (g_debug) { ln_str(&l, "arrow-init: app exited, status "); ln_num(&l, status); ln_flush(&l, 2); }
   kill_leftovers();
+  trace_finish(); /* after the leftovers: what they touched counts too */
   storage_unmount_volumes();
   sys_sync();
   ctl_send("arrow:exit", status);
@@ -765,13 +781,14 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
   int sfd = sys_signalfd(&all, O_CLOEXEC | O_NONBLOCK);
   if (sfd < 0) /* a kernel without CONFIG_SIGNALFD: signals still work, the channel is not read */
     report("signalfd (falling back to sigtimedwait; control channel not read)", 0, -sfd);
+  if (g_param[K_TRACE] && str_eq(g_param[K_TRACE], "1") && trace_start() < 0) finish(125);
   dbg("running ", argv[0]);
   int app = sys_fork();
   if (app < 0) { report("fork", 0, -app); finish(126); }
   if (app == 0) child(argv, env, workdir);
 
   int status = 0, app_done = 0;
-  struct k_pollfd pfd[2] = {{sfd, POLLIN, 0}, {-1, POLLIN, 0}};
+  struct k_pollfd pfd[3] = {{sfd, POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLIN, 0}};
   for (;;) {
     int sig;
     if (sfd < 0) {
@@ -781,7 +798,8 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
     } else {
       pfd[1].fd = g_ctl; /* -1 (ignored by poll) without a channel or once it hung up */
       const int probing = g_ready_port && !g_ready_done;
-      int n = sys_poll(pfd, 2, probing ? 100 : -1);
+      pfd[2].fd = trace_fd(); /* -1 unless tracing */
+      int n = sys_poll(pfd, 3, probing ? 100 : -1);
       if (probing && probe_ready()) {
         g_ready_done = 1;
         dbg("ready: the probe passed", 0);
@@ -789,6 +807,7 @@ __attribute__((noreturn, used)) void arrow_main(long *sp) {
       }
       if (n <= 0) continue;
       if (pfd[1].revents) ctl_input(app, pfd[1].revents);
+      if (pfd[2].revents) trace_read();
       struct k_sfd_siginfo si;
       if (!pfd[0].revents || sys_read(sfd, &si, sizeof(si)) != sizeof(si)) continue;
       sig = (int)si.signo;

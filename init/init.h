@@ -40,4 +40,18 @@ int storage_make_dirs(void);
 /* At exit: unmounts the mounted ext4 volumes (clean images, nothing left to replay). */
 void storage_unmount_volumes(void);
 
+/* The control channel (arrow_init.c): whether it is open, and a whole write of n bytes
+ * (waits while the UART is busy, bounded; -1 if it did not go out). */
+int ctl_ready(void);
+int ctl_write(const char *buf, size_t n);
+
+/* trace.c: the fanotify recorder of traced runs (arrow.trace=1). trace_start: marks the root
+ * mount (after the root switch, before the app), returns the fanotify fd or -1 after sending
+ * why on the channel; trace_read: sends what is queued; trace_finish: the rest, then the end
+ * line. */
+int trace_start(void);
+int trace_fd(void);
+void trace_read(void);
+void trace_finish(void);
+
 #endif

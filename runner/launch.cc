@@ -1,5 +1,6 @@
 // Boot preparation shared by both backends, and the built-in VMM backend; see launch.h.
 #include "runner/launch.h"
+#include "runner/stop.h"
 
 #include <unistd.h>
 
@@ -145,6 +146,7 @@ Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& 
   b.net = std::move(*plan);
   if (auto g = b.net.GuestCmdline(); !g.empty()) b.cmdline += " " + g;
   b.cmdline += std::string(" ") + kControlCmdline;
+  if (!o.trace_out.empty()) b.cmdline += " arrow.trace=1";
   for (const auto& c : o.extra_cmdline) b.cmdline += " " + c;
   std::vector<std::pair<std::string, std::string>> files;
   if (o.args || !o.env.empty()) {
@@ -184,6 +186,11 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.stop_timeout = o.stop_timeout;
   c.on_guest_up = o.on_guest_up;
   c.on_ready = o.on_ready;
+  if (!o.trace_out.empty()) {
+    auto sink = TraceFile::Open(o.trace_out);
+    if (!sink) return sink.error();
+    c.on_trace = [f = *sink](const std::string& line) { f->Append(line); };
+  }
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

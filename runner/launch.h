@@ -39,6 +39,9 @@ struct RunOptions {
   std::vector<std::string> volumes;               // -v IMAGE:/path[:ro]
   std::function<void()> on_guest_up;              // once arrow-init is up (both VMMs)
   std::function<void()> on_ready;                 // once arrow-init's readiness probe passed
+  // A traced run: arrow-init records what the app touches (arrow.trace=1; the image needs a
+  // kernel with the trace fragment) and its control-channel trace lines go to this file.
+  std::string trace_out;
 };
 
 // A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.

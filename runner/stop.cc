@@ -1,6 +1,10 @@
 // Host signals, control-channel lines and the graceful-stop policy; see stop.h.
 #include "runner/stop.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -40,13 +44,41 @@ int HostSignals::last() {
 
 bool ControlLines::Feed(char b) {
   if (b != '\n') {
-    if (line_.size() < 128) line_.push_back(b);
+    if (line_.size() < kMaxControlLine) line_.push_back(b);
+    else overlong_ = true;
+    return false;
+  }
+  if (overlong_) {
+    overlong_ = false;
+    line_.clear();
     return false;
   }
   if (line_ == "arrow:ready") ready_.store(true);
+  if (on_trace && line_.rfind("arrow:trace", 0) == 0) on_trace(line_);
   const bool first_init = line_ == "arrow:init" && !init_up_.exchange(true);
   line_.clear();
   return first_init;
+}
+
+Result<std::shared_ptr<TraceFile>> TraceFile::Open(const std::string& path) {
+  auto f = std::make_shared<TraceFile>();
+  f->fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f->fd_ < 0) return Err("trace output ", path, ": ", std::strerror(errno));
+  return f;
+}
+
+TraceFile::~TraceFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void TraceFile::Append(const std::string& line) {
+  const std::string l = line + "\n";
+  for (size_t off = 0; off < l.size();) {
+    const ssize_t n = write(fd_, l.data() + off, l.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the reader finds no end line and reports the trace as incomplete
+    off += static_cast<size_t>(n);
+  }
 }
 
 std::optional<std::string> GracefulStop::Tick(const std::function<bool()>& send_stop) {

@@ -13,8 +13,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "common/result.h"
 
 namespace arrow::runner {
 
@@ -34,9 +37,14 @@ class HostSignals {
 };
 
 // arrow-init's lines on the control channel, fed byte by byte; lines are bounded so a guest
-// cannot grow the buffer.
+// cannot grow the buffer (kMaxControlLine: a trace line holds two escaped paths).
 class ControlLines {
  public:
+  static constexpr size_t kMaxControlLine = 40000;
+  // The lines of a traced run ("arrow:trace ...", "arrow:trace-end N", "arrow:trace-error
+  // WHAT"), handed over as they complete; set before the guest starts. Overlong lines are
+  // dropped whole, never cut.
+  std::function<void(const std::string&)> on_trace;
   // True exactly once: when the line "arrow:init" completes for the first time.
   bool Feed(char b);
   bool init_up() const { return init_up_.load(); }
@@ -45,8 +53,21 @@ class ControlLines {
 
  private:
   std::string line_;
+  bool overlong_ = false;
   std::atomic<bool> init_up_{false};
   std::atomic<bool> ready_{false};
+};
+
+// Where a traced run's lines go (RunOptions::trace_out): one file, created or truncated
+// when the run starts, each line written as it comes.
+class TraceFile {
+ public:
+  static Result<std::shared_ptr<TraceFile>> Open(const std::string& path);
+  ~TraceFile();
+  void Append(const std::string& line);
+
+ private:
+  int fd_ = -1;
 };
 
 class GracefulStop {

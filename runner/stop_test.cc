@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 namespace arrow::runner {
 namespace {
@@ -12,7 +13,7 @@ using namespace std::chrono_literals;
 
 TEST(ControlLines, InitOnceAndBounded) {
   ControlLines l;
-  for (char c : std::string(500, 'x') + "\n") EXPECT_FALSE(l.Feed(c));  // overlong: no effect
+  for (char c : std::string(ControlLines::kMaxControlLine + 10, 'x') + "\n") EXPECT_FALSE(l.Feed(c));  // overlong: no effect
   EXPECT_FALSE(l.init_up());
   bool seen = false;
   for (char c : std::string("arrow:init\n")) seen |= l.Feed(c);
@@ -61,6 +62,18 @@ TEST(GracefulStop, GracePeriodEnds) {
   auto why = stop.Tick([] { return true; });
   ASSERT_TRUE(why);
   EXPECT_EQ(*why, "the app did not stop within 50 ms of its SIGTERM: the guest was stopped");
+}
+
+TEST(ControlLines, TraceLinesGoToTheSinkWholeOrNotAtAll) {
+  ControlLines l;
+  std::vector<std::string> got;
+  l.on_trace = [&](const std::string& s) { got.push_back(s); };
+  for (char c : std::string("arrow:init\narrow:trace /usr/bin/python3\t/usr/bin/python3\n")) l.Feed(c);
+  for (char c : "arrow:trace /" + std::string(ControlLines::kMaxControlLine, 'a') + "\n") l.Feed(c);
+  for (char c : std::string("arrow:trace-end 1\n")) l.Feed(c);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "arrow:trace /usr/bin/python3\t/usr/bin/python3");
+  EXPECT_EQ(got[1], "arrow:trace-end 1");  // the overlong line was dropped, not cut
 }
 
 }  // namespace

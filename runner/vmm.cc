@@ -195,6 +195,7 @@ Status Run::Setup() {
     boot_ns_.compare_exchange_strong(
         none, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0_).count());
   };
+  ctl_.on_trace = c_.on_trace;
   ev.control_out = [this](uint8_t b) { ctl_.Feed(static_cast<char>(b)); };
   ev.com2_irq = [this](bool level) {
     if (vm_->irqchip()) (void)vm_->SetIrqLine(layout::kCom2Irq, level);

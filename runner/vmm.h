@@ -51,6 +51,8 @@ struct VmmConfig {
   std::function<void()> on_guest_up;
   // Called once from the main thread when arrow-init reports its readiness probe passed.
   std::function<void()> on_ready;
+  // Trace lines from the control channel (a traced run), called on a vCPU thread.
+  std::function<void(const std::string&)> on_trace;
   std::chrono::milliseconds stop_timeout{10000};
 };
 
