@@ -284,6 +284,17 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   if (!app_entries) return app_entries.error();
   uint64_t app_bytes = 0;
   for (const auto& f : report.files) app_bytes += f.size;
+  // arrow-init mounts fresh file systems over these at boot: packed files there are hidden.
+  for (const char* mnt : {"/tmp", "/run", "/proc", "/sys", "/dev"}) {
+    size_t n = 0;
+    std::string first;
+    for (const auto& f : report.files)
+      if (f.path.rfind(std::string(mnt) + "/", 0) == 0 && n++ == 0) first = f.path;
+    if (n)
+      report.warnings.push_back(first + (n > 1 ? " and " + std::to_string(n - 1) + " more" : "") + (n > 1 ? " are" : " is") + " under " + mnt +
+                                ", where arrow-init mounts a fresh file system at boot: the app will not see them"
+                                " (keep the app's files elsewhere, e.g. /opt or /srv)");
+  }
   std::string root_why;
   const bool erofs = ChooseErofs(r, o, app_bytes, &root_why);
 
@@ -294,9 +305,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.jobs = o.kernel_jobs;
   ko.progress = o.progress;
   ko.needs_block = erofs;
-  Recipe kernel_recipe = r;  // a trace image's kernel also has fanotify
-  if (o.trace_image) kernel_recipe.kernel.features.push_back("trace");
-  auto kernel = ChooseKernel(kernel_recipe, ko, tmp->path());
+  ko.trace = o.trace_image;  // a trace image's kernel also has fanotify
+  auto kernel = ChooseKernel(r, ko, tmp->path());
   if (!kernel) return kernel.error();
   if (erofs && kernel->virtio_blk.has_value() && !kernel->erofs_root)
     return Err("[image] root = \"erofs\" needs a kernel with virtio-blk, EROFS and overlayfs: ",

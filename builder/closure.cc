@@ -133,6 +133,49 @@ struct Closure::Impl {
     }
   }
 
+  // A shell script the app runs (not a member of an include tree) that ends in `exec PROGRAM`,
+  // as wrappers like Debian's /usr/bin/valgrind do (exec "$0.bin" "$@"): a literal absolute
+  // path is packed; a path computed at run time cannot be followed statically, so the build
+  // says so instead of the guest failing later.
+  void ScanShellExecs(const std::string& host, const std::string& shown) {
+    std::ifstream in(host, std::ios::binary);
+    std::string line;
+    std::getline(in, line);
+    static const std::set<std::string, std::less<>> kShells = {"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "busybox"};
+    std::istringstream first(line.substr(2));
+    std::string interp, arg;
+    first >> interp;
+    if (interp.ends_with("/env")) first >> interp;
+    if (!kShells.count(interp.substr(interp.rfind('/') + 1))) return;
+    for (int n = 0; n < 10000 && std::getline(in, line); n++) {
+      std::istringstream ws(line);
+      std::string word, prev = ";";
+      while (ws >> word) {
+        if (word[0] == '#') break;
+        const bool at_command = prev == ";" || prev == "&&" || prev == "||" || prev == "then" ||
+                                prev == "do" || prev == "else" || prev.ends_with(";");
+        prev = word;
+        if (word != "exec" || !at_command) continue;
+        std::string target;
+        while (ws >> target && target[0] == '-') {
+          if (target == "-a") ws >> target;  // exec -a NAME PROGRAM
+        }
+        if (target.empty() || target[0] == '-') break;
+        if (target.size() >= 2 && (target[0] == '"' || target[0] == '\'') && target.back() == target[0])
+          target = target.substr(1, target.size() - 2);
+        if (target.find('$') != std::string::npos || target.find('`') != std::string::npos) {
+          std::string w = shown + ": `exec " + target + "` runs a program named at run time, which the static closure cannot follow (build with --trace, or name the program in [files] include)";
+          if (problem_set.insert(w).second) warnings.push_back(w);
+        } else if (target[0] == '/') {
+          if (fs.Walk(target).ok) Add(target, "exec'd by " + shown);
+          else if (problem_set.insert(shown + target).second)
+            warnings.push_back(shown + ": `exec " + target + "`: " + target + " is not in " + options.root.string());
+        }
+        break;
+      }
+    }
+  }
+
   void Trace(const std::string& guest, const std::string& real, const std::string& host) {
     if (!traced.insert(guest + "\n" + host).second) return;
     std::ifstream in(host, std::ios::binary);
@@ -148,6 +191,7 @@ struct Closure::Impl {
       // The kernel only honours "#!" on files it may execute; a non-executable module of a
       // library tree (Perl's Getopt/Long.pm) is data, whatever its first line says.
       TraceScript(host, guest);
+      if (!lenient_scripts) ScanShellExecs(host, guest);
     }
   }
 

@@ -55,6 +55,8 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     if ((!r.app.volumes.empty() || o.needs_block) &&
         std::find(features.begin(), features.end(), "block") == features.end())
       features.push_back("block");  // volumes and the EROFS root are virtio-blk disks
+    if (o.trace && std::find(features.begin(), features.end(), "trace") == features.end())
+      features.push_back("trace");
     for (const auto& f : features) {
       // A fragment path in a recipe is relative to the recipe, like [files] map sources.
       bool is_path = f.find('/') != std::string::npos || f.ends_with(".config");

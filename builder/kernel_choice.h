@@ -22,6 +22,7 @@ struct KernelChoiceOptions {
   int jobs = 0;                              // make -j for a tuned build; 0 = cores
   std::function<void(std::string_view)> progress;
   bool needs_block = false;  // an EROFS root layer: the tuned kernel gets `block`
+  bool trace = false;        // a trace image: `trace` (fanotify) last, after the automatic ones
 };
 
 struct PackedModule {

@@ -274,5 +274,44 @@ env = { PASSWORD = "check" }
   EXPECT_NE(ErrorOf(with("env = { A = 1 }")).find("must be a string"), std::string::npos);
 }
 
+TEST(Recipe, TraceSectionAndDlopenRule) {
+  auto r = ParseRecipe(R"(
+name = "web"
+[app]
+exec = "/usr/bin/python3"
+ports = [8000]
+[trace]
+runs = [["-c", "import app"], ["--version"]]
+http = [{ port = 8000, path = "/health" }]
+timeout = "90s"
+keep = ["/usr/lib/python3.11/encodings"]
+[rules]
+dlopen = "suggested"
+)", "t.recipe");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->trace.present);
+  EXPECT_EQ(r->trace.runs, (std::vector<std::vector<std::string>>{{"-c", "import app"}, {"--version"}}));
+  ASSERT_EQ(r->trace.http.size(), 1u);
+  EXPECT_EQ(r->trace.http[0].port, 8000);
+  EXPECT_EQ(r->trace.http[0].path, "/health");
+  EXPECT_EQ(r->trace.timeout, "90s");
+  EXPECT_EQ(r->trace.keep, std::vector<std::string>{"/usr/lib/python3.11/encodings"});
+  EXPECT_EQ(r->rules.dlopen, ClosureOptions::Dlopen::kSuggested);
+  auto plain = ParseRecipe("name = \"x\"\n[app]\nexec = \"/a\"\n", "t.recipe");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->trace.present);
+  EXPECT_EQ(plain->trace.timeout, "60s");
+  EXPECT_EQ(plain->rules.dlopen, ClosureOptions::Dlopen::kRecommended);
+  auto with = [](const std::string& v) { return "name = \"x\"\n[app]\nexec = \"/a\"\nports = [80]\n[trace]\n" + v + "\n"; };
+  EXPECT_NE(ErrorOf(with("runs = [\"--version\"]")).find("each run is an array of strings"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("http = [{ port = 8000 }]")).find("port 8000 is not in [app] ports"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("http = [{ port = 80, path = \"x\" }]")).find("'path' must start with /"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("timeout = \"soon\"")).find("a duration like"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("keep = [\"relative\"]")).find("must be absolute paths"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("kep = []")).find("kep"), std::string::npos);
+  EXPECT_NE(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[rules]\ndlopen = \"all\"\n").find("\"required\", \"recommended\" or \"suggested\""),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace arrow::builder

@@ -78,6 +78,7 @@ Status ParseTraceLines(std::string_view text, std::string_view run, TraceLog* lo
   const std::string where = "traced run " + std::string(run);
   uint64_t lines = 0;
   bool ended = false;
+  std::map<std::string, std::string> touched;  // merged into the log only if all of it is good
   size_t start = 0, line_no = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
@@ -107,12 +108,13 @@ Status ParseTraceLines(std::string_view text, std::string_view run, TraceLog* lo
     auto exe = Unescape(tab == std::string_view::npos ? "" : rec.substr(tab + 1));
     if (!path || !exe || !Normalized(*path))
       return Err(where, ": trace line ", std::to_string(line_no), " does not name an absolute, normalized path");
-    log->touched.emplace(*path, exe->empty() ? "an exited process" : *exe);
+    touched.emplace(*path, exe->empty() ? "an exited process" : *exe);
   }
   if (!ended)
     return Err(where, ": the trace has no end mark (the VM stopped before arrow-init could report:"
                       " the guest crashed, was killed or ran out of time)");
   log->lines += lines;
+  log->touched.merge(touched);
   return Ok{};
 }
 
@@ -130,6 +132,7 @@ TraceMerge AddTraced(Closure& final, Closure& candidates, const TraceLog& log,
     }
     m.candidates++;
     if (auto lib = PythonLibOf(path)) python_libs.insert(*lib);
+    if (final.nodes().count(path)) continue;  // static already ([files] map files are not in the root)
     const std::string reason = "traced run (opened by " + exe + ")";
     if (it->second.kind == NodeKind::kDirectory) {
       final.AddDirectory(path, reason);
@@ -152,8 +155,9 @@ TraceMerge AddTraced(Closure& final, Closure& candidates, const TraceLog& log,
     const std::string real = candidates.RealPath(path);
     auto t = final.nodes().find(real);
     if (real.empty() || t == final.nodes().end()) continue;
-    if (t->second.kind == NodeKind::kDirectory) final.AddDirectory(path, "symlink to " + real + " (traced run)");
-    else final.Add(path, "symlink to " + real + " (traced run)");
+    // The link's node reads "symlink to <real> (traced run)".
+    if (t->second.kind == NodeKind::kDirectory) final.AddDirectory(path, "traced run");
+    else final.Add(path, "traced run");
   }
   return m;
 }

@@ -101,6 +101,11 @@ Status ServiceRun(const builder::Recipe& r, const fs::path& image, const Args& a
 Result<TraceOutcome> TraceRecipe(const builder::Recipe& r, builder::BuildOptions o, const std::string& vmm,
                                  const fs::path& dir, bool quiet) {
   TraceOutcome t;
+  for (const auto& k : r.trace.keep) {  // before minutes of tracing
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(o.sysroot / k.substr(1), ec)))
+      return Err("[trace] keep: ", k, " is not in ", o.sysroot.string());
+  }
   o.output = dir / (r.name + "-trace.arrow");
   o.trace_image = true;
   o.trace = nullptr;

@@ -112,18 +112,15 @@ static size_t link_of(const char *proc, long num, const char *tail, char *buf, s
 
 static void one_event(const struct fan_event *e) {
   static char path[4096], exe[4096];
-  static int last_pid = -1;
-  static size_t exe_len;
   if (e->fd < 0) return;
   u64 st[18];
   int dup = SC(SYS_fstat, e->fd, st) == 0 && seen_before(st[0], st[1]);
   size_t plen = dup || e->pid == 1 ? 0 : link_of("/proc/self/fd/", e->fd, "", path, sizeof path);
   sys_close(e->fd);
   if (!plen || g_failed) return;
-  if (e->pid != last_pid) {
-    exe_len = link_of("/proc/", e->pid, "/exe", exe, sizeof exe);
-    last_pid = e->pid;
-  }
+  /* Read per event, not cached per pid: an exec changes it (the first event of a new
+   * program, its own FAN_OPEN_EXEC, still names the program that exec'd it). */
+  size_t exe_len = link_of("/proc/", e->pid, "/exe", exe, sizeof exe);
   size_t n = put_str(0, "arrow:trace ");
   n = put_escaped(n, path, plen);
   g_out[n++] = '\t';

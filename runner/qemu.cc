@@ -225,7 +225,17 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (pump) pump->Stop();
+  {  // what the guest wrote just before qemu exited: the last trace and exit lines
+    char buf[4096];
+    for (ssize_t n; (n = read(ctl_out, buf, sizeof buf)) > 0;)
+      for (ssize_t i = 0; i < n; i++) lines.Feed(buf[i]);
+  }
   RunResult result = killed ? RunResult{kExitInterrupted, why_killed} : MapQemuExit(status, timed_out);
+  // The exit port only carries 7 bits through qemu's process status; the control channel has
+  // the whole status (a signal death is 128 + N).
+  if (!killed && !timed_out && WIFEXITED(status) && (WEXITSTATUS(status) & 1) && lines.exit_status() >= 0 &&
+      (lines.exit_status() & 0x7f) == result.exit_code)
+    result.exit_code = lines.exit_status();
   result.boot_time = boot_time;
   result.interrupted = killed;
   return result;

@@ -54,6 +54,11 @@ bool ControlLines::Feed(char b) {
     return false;
   }
   if (line_ == "arrow:ready") ready_.store(true);
+  if (line_.rfind("arrow:exit ", 0) == 0 && line_.size() <= 14 &&
+      line_.find_first_not_of("0123456789", 11) == std::string::npos && line_.size() > 11) {
+    const int n = std::stoi(line_.substr(11));
+    if (n <= 255) exit_status_.store(n);
+  }
   if (on_trace && line_.rfind("arrow:trace", 0) == 0) on_trace(line_);
   const bool first_init = line_ == "arrow:init" && !init_up_.exchange(true);
   line_.clear();

@@ -50,12 +50,16 @@ class ControlLines {
   bool init_up() const { return init_up_.load(); }
   // arrow-init's readiness probe ([app] ready = "tcp:..." / "http:...") succeeded: "arrow:ready".
   bool ready() const { return ready_.load(); }
+  // The status of "arrow:exit N" (0-255), -1 before it. qemu's isa-debug-exit reports the exit
+  // port as (N << 1) | 1 in an 8-bit process status, so N >= 128 only arrives whole here.
+  int exit_status() const { return exit_status_.load(); }
 
  private:
   std::string line_;
   bool overlong_ = false;
   std::atomic<bool> init_up_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<int> exit_status_{-1};
 };
 
 // Where a traced run's lines go (RunOptions::trace_out): one file, created or truncated

@@ -64,6 +64,15 @@ TEST(GracefulStop, GracePeriodEnds) {
   EXPECT_EQ(*why, "the app did not stop within 50 ms of its SIGTERM: the guest was stopped");
 }
 
+TEST(ControlLines, ExitStatusWhole) {
+  ControlLines l;
+  EXPECT_EQ(l.exit_status(), -1);
+  for (char c : std::string("arrow:exit 999\narrow:exit x\n")) l.Feed(c);
+  EXPECT_EQ(l.exit_status(), -1);  // out of range or not a number: ignored
+  for (char c : std::string("arrow:exit 139\n")) l.Feed(c);
+  EXPECT_EQ(l.exit_status(), 139);
+}
+
 TEST(ControlLines, TraceLinesGoToTheSinkWholeOrNotAtAll) {
   ControlLines l;
   std::vector<std::string> got;
