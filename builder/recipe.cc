@@ -362,7 +362,8 @@ void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
 }
 
 void ParseTrace(Checker& c, const toml::table& t, Recipe& r) {
-  c.CheckKeys(t, "trace", {"runs", "http", "timeout", "keep"});
+  c.CheckKeys(t, "trace", {"runs", "http", "timeout", "keep", "env"});
+  r.trace.env = EnvTable(c, t, "[trace] ");
   Recipe::Trace& tr = r.trace;
   tr.present = true;
   if (const toml::node* n = t.get("runs")) {

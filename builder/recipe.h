@@ -116,6 +116,7 @@ struct Recipe {
     std::vector<Http> http;          // probes from the host while a server app runs (needs ports)
     std::string timeout = "60s";     // per traced run
     std::vector<std::string> keep;   // guest paths always packed, traced or not
+    std::map<std::string, std::string> env;  // extra environment of the traced runs (--env)
   } trace;
 
   struct Vm {

@@ -64,11 +64,14 @@ Status ServiceRun(const builder::Recipe& r, const fs::path& image, const Args& a
                                 r.trace.timeout, "--trace-out", out.string()};
   for (const auto& m : published)
     a.insert(a.end(), {"-p", "127.0.0.1:" + std::to_string(m.host_port) + ":" + std::to_string(m.guest_port)});
+  for (const auto& [k, v] : r.trace.env) a.insert(a.end(), {"--env", k + "=" + v});
   a.push_back(image.string());
   AppendArgs(&a, args);
   const fs::path start = dir / (inst + "-start.log");
   if (const int code = RunSelf(a, start); code != 0) {
     PrintTail(start);
+    (void)RunSelf({"logs", inst}, dir / (inst + ".log"));  // the app's console says why
+    PrintTail(dir / (inst + ".log"));
     (void)RunSelf({"rm", "-f", inst}, dir / (inst + "-rm.log"));
     return Err("traced run ", name, ": the app did not start or become ready (arrow run -d exit ",
                std::to_string(code), ")");
@@ -121,11 +124,13 @@ Result<TraceOutcome> TraceRecipe(const builder::Recipe& r, builder::BuildOptions
     const fs::path out = fs::absolute(dir / ("run-" + std::to_string(i + 1) + ".trace"));
     const fs::path log = dir / ("run-" + std::to_string(i + 1) + ".log");
     std::optional<std::string> bad;
-    if (!r.trace.http.empty()) {
+    if (!r.app.ports.empty()) {  // a server: it runs until it is stopped
       ARROW_TRY(ServiceRun(r, o.output, runs[i], name, vmm, out, dir, i));
     } else {
       std::vector<std::string> a = {"run", "-q", "--vmm", vmm, "--timeout", r.trace.timeout,
-                                    "--trace-out", out.string(), o.output.string()};
+                                    "--trace-out", out.string()};
+      for (const auto& [k, v] : r.trace.env) a.insert(a.end(), {"--env", k + "=" + v});
+      a.push_back(o.output.string());
       AppendArgs(&a, runs[i]);
       const int code = RunSelf(a, log);
       bad = BadExit(code, r.trace.timeout);
@@ -197,11 +202,13 @@ Diff Compare(const builder::BuildReport& before, const builder::BuildReport& aft
   return d;
 }
 
-nlohmann::json Sizes(const builder::BuildReport& r) {
+// `layers`: false for the trace image, whose layers are packed for one boot only.
+nlohmann::json Sizes(const builder::BuildReport& r, bool layers) {
   size_t n = 0;
   for (const auto& f : r.files) n += f.type == "file";
-  return {{"files", n}, {"file_bytes", r.file_bytes}, {"root", r.root},
-          {"initramfs_bytes", r.initramfs_bytes}, {"rootfs_bytes", r.rootfs_bytes}};
+  nlohmann::json j = {{"files", n}, {"file_bytes", r.file_bytes}};
+  if (layers) j.update({{"root", r.root}, {"initramfs_bytes", r.initramfs_bytes}, {"rootfs_bytes", r.rootfs_bytes}});
+  return j;
 }
 
 }  // namespace
@@ -255,22 +262,24 @@ void AddTrace(CLI::App& app, std::function<int()>* selected) {
         nlohmann::json j = {{"runs", t->runs}, {"touched", t->log.touched.size()},
                             {"candidates", after->trace ? after->trace->candidates : 0},
                             {"ignored", after->trace ? after->trace->ignored : 0},
-                            {"static", Sizes(t->image)}, {"traced", Sizes(*after)},
+                            {"static", Sizes(t->image, false)}, {"traced", Sizes(*after, true)},
                             {"dropped", d.dropped}, {"dropped_bytes", d.dropped_bytes},
                             {"include", d.include}, {"warnings", t->warnings}};
         std::cout << j.dump(2) << "\n";
         return 0;
       }
-      auto row = [](const char* what, const builder::BuildReport& r) {
+      auto count = [](const builder::BuildReport& r) {
         size_t n = 0;
         for (const auto& pf : r.files) n += pf.type == "file";
-        std::printf("%-8s %7zu files  %10s   %-9s  initramfs %10s   root layer %10s\n", what, n,
-                    HumanSize(r.file_bytes).c_str(), r.root.c_str(), HumanSize(r.initramfs_bytes).c_str(),
-                    r.rootfs_bytes ? HumanSize(r.rootfs_bytes).c_str() : "-");
+        return n;
       };
       std::printf("%s\n", TraceSummary(*t, *after).c_str());
-      row("static", t->image);
-      row("traced", *after);
+      // The static row is the trace image's file set (its layers are packed for one boot only).
+      std::printf("static %7zu files  %10s\n", count(t->image), HumanSize(t->image.file_bytes).c_str());
+      std::printf("traced %7zu files  %10s   root %s, initramfs %s%s%s\n", count(*after),
+                  HumanSize(after->file_bytes).c_str(), after->root.c_str(),
+                  HumanSize(after->initramfs_bytes).c_str(), after->rootfs_bytes ? ", EROFS layer " : "",
+                  after->rootfs_bytes ? HumanSize(after->rootfs_bytes).c_str() : "");
       std::printf("dropped: %zu files (%s) of the include trees\n\n", d.dropped.size(),
                   HumanSize(d.dropped_bytes).c_str());
       std::printf("# What the traced runs used, as a static list (replaces the [files] include trees):\n"

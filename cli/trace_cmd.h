@@ -2,8 +2,9 @@
 //
 // TraceRecipe builds the recipe's trace image (every candidate, a kernel with fanotify), boots
 // it once per [trace] run through this same program (`arrow run --trace-out`), and collects
-// what the app touched. A server app ([trace] http) runs detached with its ports published on
-// free 127.0.0.1 ports: once it is ready the probes are sent, then it is stopped gracefully.
+// what the app touched. A server app ([app] ports) runs detached with its ports published on
+// free 127.0.0.1 ports: once it is ready the [trace] http probes are sent, then it is stopped
+// gracefully.
 // A run that times out, crashes, fails a probe, or whose recorder fails is an error naming the
 // run; nothing is written then.
 #pragma once
