@@ -1,9 +1,10 @@
 // Strict recipe parser on toml++.
 //
-// toml++ gives every key and value a source position; the Checker below walks the document
+// toml++ gives every key and value a source position; the Checker (recipe_checker.h) walks the document
 // against Arrow's schema, collecting every problem (unknown key, wrong type, bad value, missing
 // key) as "file:line:column: message" so a user fixes a recipe in one round.
 #include "builder/recipe.h"
+#include "builder/recipe_checker.h"
 
 #include <algorithm>
 #include <charconv>
@@ -21,161 +22,8 @@
 namespace arrow::builder {
 namespace {
 
-std::string_view TypeName(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    default: return "nothing";
-  }
-}
+using namespace recipe_detail;
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// "[app]" for a section, "top level" for the root.
-std::string SectionLabel(std::string_view section) {
-  return section.empty() ? std::string("at the top level") : "in [" + std::string(section) + "]";
-}
-
-class Checker {
- public:
-  explicit Checker(std::string file) : file_(std::move(file)) {}
-
-  std::string Where(const toml::source_region& r) const {
-    return file_ + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
-  }
-  void Fail(const toml::source_region& r, std::string msg) {
-    errors_.push_back(Where(r) + ": " + std::move(msg));
-  }
-  bool failed() const { return !errors_.empty(); }
-  Error ToError() const {
-    std::string all;
-    for (const auto& e : errors_) all += (all.empty() ? "" : "\n") + e;
-    return Error{all};
-  }
-
-  void CheckKeys(const toml::table& t, std::string_view section,
-                 std::initializer_list<std::string_view> allowed) {
-    for (auto&& [key, node] : t) {
-      std::string_view k = key.str();
-      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-      std::string msg = "unknown key '" + std::string(k) + "' " + SectionLabel(section);
-      std::string_view best;
-      size_t best_d = 3;
-      for (auto a : allowed) {
-        size_t d = EditDistance(k, a);
-        if (d < best_d) best_d = d, best = a;
-      }
-      if (!best.empty()) msg += " (did you mean '" + std::string(best) + "'?)";
-      else {
-        msg += " (expected one of:";
-        for (auto a : allowed) msg += " " + std::string(a);
-        msg += ")";
-      }
-      Fail(key.source(), msg);
-    }
-  }
-
-  const toml::node* Get(const toml::table& t, std::string_view key) const { return t.get(key); }
-
-  std::string Expect(std::string_view key, std::string_view what, const toml::node& n) {
-    return "'" + std::string(key) + "' must be " + std::string(what) + ", not " +
-           std::string(TypeName(n.type()));
-  }
-
-  std::optional<std::string> String(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (!n) return std::nullopt;
-    if (!n->is_string()) {
-      Fail(n->source(), Expect(key, "a string", *n));
-      return std::nullopt;
-    }
-    return n->as_string()->get();
-  }
-
-  std::optional<bool> Bool(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (!n) return std::nullopt;
-    if (!n->is_boolean()) {
-      Fail(n->source(), Expect(key, "true or false", *n));
-      return std::nullopt;
-    }
-    return n->as_boolean()->get();
-  }
-
-  std::vector<std::string> StringArray(const toml::table& t, std::string_view key) {
-    std::vector<std::string> out;
-    const toml::node* n = t.get(key);
-    if (!n) return out;
-    const toml::array* a = n->as_array();
-    if (!a) {
-      Fail(n->source(), Expect(key, "an array of strings", *n));
-      return out;
-    }
-    for (const toml::node& e : *a) {
-      if (!e.is_string()) {
-        Fail(e.source(), "'" + std::string(key) + "' must hold only strings, not " +
-                             std::string(TypeName(e.type())));
-        continue;
-      }
-      out.push_back(e.as_string()->get());
-    }
-    return out;
-  }
-
-  std::map<std::string, std::string> StringTable(const toml::table& t, std::string_view key) {
-    std::map<std::string, std::string> out;
-    const toml::node* n = t.get(key);
-    if (!n) return out;
-    const toml::table* tt = n->as_table();
-    if (!tt) {
-      Fail(n->source(), Expect(key, "a table of strings", *n));
-      return out;
-    }
-    for (auto&& [k, v] : *tt) {
-      if (!v.is_string()) {
-        Fail(v.source(), "'" + std::string(key) + "." + std::string(k.str()) +
-                             "' must be a string, not " + std::string(TypeName(v.type())));
-        continue;
-      }
-      out[std::string(k.str())] = v.as_string()->get();
-    }
-    return out;
-  }
-
-  const toml::table* Section(const toml::table& root, std::string_view key) {
-    const toml::node* n = root.get(key);
-    if (!n) return nullptr;
-    if (!n->is_table()) {
-      Fail(n->source(), "'" + std::string(key) + "' must be a table ([" + std::string(key) +
-                            "]), not " + std::string(TypeName(n->type())));
-      return nullptr;
-    }
-    return n->as_table();
-  }
-
- private:
-  std::string file_;
-  std::vector<std::string> errors_;
-};
-
-bool IsAbsoluteGuestPath(std::string_view p) { return !p.empty() && p[0] == '/'; }
 
 bool ValidName(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
@@ -222,15 +70,6 @@ std::optional<std::string> ReadyProblem(const std::string& v) {
     }
   }
   return "must be \"tcp:PORT\", \"http:PORT/PATH\" or \"log:REGEX\", got '" + v + "'";
-}
-
-// An `env` table of table `t`: strings, under names a process environment can hold.
-std::map<std::string, std::string> EnvTable(Checker& c, const toml::table& t, const std::string& where) {
-  auto env = c.StringTable(t, "env");
-  for (const auto& [k, unused] : env)
-    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
-      c.Fail(t.get("env")->source(), where + "env name '" + k + "' is not a valid variable name");
-  return env;
 }
 
 void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
@@ -295,119 +134,6 @@ void ParseApp(Checker& c, const toml::table& app, Recipe& r) {
                           (prev == vols[i] ? "are the same path" : "nest (volumes cannot)"));
     r.app.volumes.push_back(vols[i]);
   }
-}
-
-void ParseVerify(Checker& c, const toml::table& t, Recipe& r) {
-  c.CheckKeys(t, "verify", {"args", "exit", "stdout", "http", "tcp", "timeout", "env"});
-  Recipe::Verify& v = r.verify;
-  v.present = true;
-  auto regex_ok = [&](const toml::node* n, const std::string& re, const std::string& what) {
-    try {
-      std::regex(re, std::regex::extended);
-    } catch (const std::regex_error& e) {
-      c.Fail(n->source(), "[verify] " + what + ": bad regular expression: " + e.what());
-    }
-  };
-  auto port_of = [&](const toml::node& n, const std::string& what) -> int {
-    if (!n.is_integer() || n.as_integer()->get() < 1 || n.as_integer()->get() > 65535) {
-      c.Fail(n.source(), "[verify] " + what + ": a port number in 1..65535");
-      return 0;
-    }
-    return static_cast<int>(n.as_integer()->get());
-  };
-  if (t.get("args")) v.args = c.StringArray(t, "args");
-  if (const toml::node* n = t.get("exit")) {
-    if (!n->is_integer() || n->as_integer()->get() < 0 || n->as_integer()->get() > 255)
-      c.Fail(n->source(), "[verify] exit: an exit status in 0..255");
-    else v.exit = static_cast<int>(n->as_integer()->get());
-  }
-  if (auto s = c.String(t, "stdout")) {
-    regex_ok(t.get("stdout"), *s, "stdout");
-    v.stdout_re = *s;
-  }
-  if (auto s = c.String(t, "timeout")) v.timeout = *s;
-  v.env = EnvTable(c, t, "[verify] ");
-  if (const toml::node* n = t.get("tcp")) {
-    const toml::array* a = n->as_array();
-    if (!a) c.Fail(n->source(), "[verify] tcp: an array of ports");
-    for (size_t i = 0; a && i < a->size(); i++)
-      if (int p = port_of((*a)[i], "tcp")) v.tcp.push_back(p);
-  }
-  if (const toml::node* n = t.get("http")) {
-    const toml::array* a = n->as_array();
-    if (!a) c.Fail(n->source(), "[verify] http: an array of { port, path, status, body } tables");
-    for (size_t i = 0; a && i < a->size(); i++) {
-      const toml::table* h = (*a)[i].as_table();
-      if (!h) {
-        c.Fail((*a)[i].source(), "[verify] http entries are { port, path, status, body } tables");
-        continue;
-      }
-      c.CheckKeys(*h, "verify.http", {"port", "path", "status", "body"});
-      Recipe::Verify::Http check;
-      if (const toml::node* p = h->get("port")) check.port = port_of(*p, "http port");
-      else c.Fail((*a)[i].source(), "[verify] http: 'port' is required");
-      if (auto s = c.String(*h, "path")) check.path = *s;
-      if (check.path.empty() || check.path[0] != '/') c.Fail((*a)[i].source(), "[verify] http: 'path' must start with /");
-      if (const toml::node* st = h->get("status")) {
-        if (!st->is_integer()) c.Fail(st->source(), "[verify] http: 'status' is a number like 200");
-        else check.status = static_cast<int>(st->as_integer()->get());
-      }
-      if (auto s = c.String(*h, "body")) {
-        regex_ok(h->get("body"), *s, "http body");
-        check.body_re = *s;
-      }
-      if (check.port) v.http.push_back(check);
-    }
-  }
-}
-
-void ParseTrace(Checker& c, const toml::table& t, Recipe& r) {
-  c.CheckKeys(t, "trace", {"runs", "http", "timeout", "keep", "env"});
-  r.trace.env = EnvTable(c, t, "[trace] ");
-  Recipe::Trace& tr = r.trace;
-  tr.present = true;
-  if (const toml::node* n = t.get("runs")) {
-    const toml::array* a = n->as_array();
-    if (!a) c.Fail(n->source(), "[trace] runs: an array of argument lists, like [[\"--version\"]]");
-    for (size_t i = 0; a && i < a->size(); i++) {
-      const toml::array* args = (*a)[i].as_array();
-      std::vector<std::string> run;
-      for (size_t j = 0; args && j < args->size(); j++) {
-        if (!(*args)[j].is_string()) { args = nullptr; break; }
-        run.push_back((*args)[j].as_string()->get());
-      }
-      if (!args) c.Fail((*a)[i].source(), "[trace] runs: each run is an array of strings (argv[1..])");
-      else tr.runs.push_back(std::move(run));
-    }
-  }
-  if (const toml::node* n = t.get("http")) {
-    const toml::array* a = n->as_array();
-    if (!a) c.Fail(n->source(), "[trace] http: an array of { port, path } tables");
-    for (size_t i = 0; a && i < a->size(); i++) {
-      const toml::table* h = (*a)[i].as_table();
-      if (!h) { c.Fail((*a)[i].source(), "[trace] http entries are { port, path } tables"); continue; }
-      c.CheckKeys(*h, "trace.http", {"port", "path"});
-      Recipe::Trace::Http probe;
-      const toml::node* p = h->get("port");
-      if (!p || !p->is_integer() || p->as_integer()->get() < 1 || p->as_integer()->get() > 65535)
-        c.Fail((*a)[i].source(), "[trace] http: 'port' is a port number in 1..65535");
-      else probe.port = static_cast<int>(p->as_integer()->get());
-      if (auto s = c.String(*h, "path")) probe.path = *s;
-      if (probe.path.empty() || probe.path[0] != '/') c.Fail((*a)[i].source(), "[trace] http: 'path' must start with /");
-      if (probe.port && std::find(r.app.ports.begin(), r.app.ports.end(), std::to_string(probe.port) + "/tcp") == r.app.ports.end())
-        c.Fail((*a)[i].source(), "[trace] http: port " + std::to_string(probe.port) + " is not in [app] ports");
-      if (probe.port) tr.http.push_back(probe);
-    }
-  }
-  if (auto s = c.String(t, "timeout")) {
-    if (!std::regex_match(*s, std::regex("[0-9]+(\\.[0-9]+)?(ms|s|m)?")))
-      c.Fail(t.get("timeout")->source(), "[trace] timeout: a duration like \"60s\", \"500ms\" or \"2m\", got '" + *s + "'");
-    tr.timeout = *s;
-  }
-  tr.keep = c.StringArray(t, "keep");
-  for (size_t i = 0; i < tr.keep.size(); ++i)
-    if (!IsAbsoluteGuestPath(tr.keep[i]))
-      c.Fail((*t.get("keep")->as_array())[i].source(), "[trace] keep entries must be absolute paths, got '" + tr.keep[i] + "'");
 }
 
 void ParseImage(Checker& c, const toml::table& t, Recipe& r) {
