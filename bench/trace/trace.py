@@ -8,9 +8,9 @@ For python3 and perl (command apps: the catalog recipes' own args) and the catal
   build       wall time of the build (the traced one includes building and booting the trace image)
   output      command apps: start of `arrow-run -q --vmm qemu` to its exit, RUNS runs alternating
               static/traced, medians; the two outputs must be identical
-  ready       servers: `arrow run -d` to the first answer of the app's protocol from the host (HTTP
-              GET, redis PING, memcached `version`, a TCP connect for postgres), RUNS runs
-              alternating, medians
+  ready       servers: start of `arrow run -d` to the first answer of the app's protocol from the
+              host (HTTP GET, redis PING, memcached `version`, psql `SELECT 1`), asked once it
+              returned (the app's [app] ready held), RUNS runs alternating, medians
 Absolute times are qemu TCG times on this host (its KVM cannot boot Linux); ratios are the result.
 Prints a Markdown table and writes the raw figures as JSON to stdout's last line.
 """
@@ -47,12 +47,15 @@ def free_port():
 
 def answer(app, port):
     try:
+        if app == "postgres":
+            env = dict(os.environ, PGPASSWORD="bench", PGCONNECT_TIMEOUT="5")
+            r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres",
+                                "-tAc", "SELECT 1"], env=env, capture_output=True, text=True)
+            return r.returncode == 0 and r.stdout.strip() == "1"
         if app in ("nginx", "php"):
             with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as r:
                 return r.status == 200
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            if app == "postgres":
-                return True
             s.sendall(b"PING\r\n" if app == "redis" else b"version\r\n")
             return s.recv(64).startswith(b"+PONG" if app == "redis" else b"VERSION")
     except OSError:
@@ -83,16 +86,15 @@ def run_cmd(arrow):
 def run_server(app, arrow, i):
     port, name = free_port(), "bench-%s-%d" % (app, i)
     t0 = time.monotonic()
-    p = subprocess.Popen([ARROW, "run", "-d", "-q", "--vmm", "qemu", "--name", name, "--ready-timeout", "300s",
-                          "-p", "127.0.0.1:%d:%d" % (port, PORT[app])] + ENV.get(app, []) + [arrow],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run([ARROW, "run", "-d", "-q", "--vmm", "qemu", "--name", name, "--ready-timeout", "300s",
+                        "-p", "127.0.0.1:%d:%d" % (port, PORT[app])] + ENV.get(app, []) + [arrow],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     secs = None
-    while time.monotonic() - t0 < 300:
+    while r.returncode == 0 and time.monotonic() - t0 < 300:
         if answer(app, port):
             secs = time.monotonic() - t0
             break
         time.sleep(0.02)
-    p.wait()
     subprocess.run([ARROW, "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return secs
 
