@@ -305,7 +305,9 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.jobs = o.kernel_jobs;
   ko.progress = o.progress;
   ko.needs_block = erofs;
-  ko.trace = o.trace_image;  // a trace image's kernel also has fanotify
+  ko.trace = o.trace_image;
+  ko.kernel_fetch = o.kernel_fetch;
+  ko.kernel_compiled = o.kernel_compiled;  // a trace image's kernel also has fanotify
   auto kernel = ChooseKernel(r, ko, tmp->path());
   if (!kernel) return kernel.error();
   if (erofs && kernel->virtio_blk.has_value() && !kernel->erofs_root)

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/kernel_build.h"
 #include "builder/recipe.h"
 #include "builder/trace.h"
 #include "common/result.h"
@@ -38,6 +39,9 @@ struct BuildOptions {
   // A traced build: [files] include trees are candidates, and the image holds the static
   // closure, the touched candidates ([trace] keep included) and what those need (trace.h).
   const TraceLog* trace = nullptr;
+  // A kernel registry (arrow-build --kernel-registry): see KernelBuildEnv::fetch / compiled.
+  std::function<Result<bool>(const KernelPlan&, const std::filesystem::path&)> kernel_fetch;
+  std::function<void(const KernelArtifact&)> kernel_compiled;
 };
 
 struct PackedFile {

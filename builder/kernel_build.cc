@@ -231,6 +231,55 @@ Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec,
   return std::optional<KernelArtifact>(std::move(*a));
 }
 
+namespace {
+
+// A kernel from env.fetch, checked against the plan and moved into the cache as `entry`; nullopt
+// (after one line saying why) when there is none or it does not fit.
+std::optional<KernelArtifact> FetchIntoCache(const KernelPlan& plan, const KernelBuildEnv& env,
+                                             const fs::path& entry) {
+  std::error_code ec;
+  RemoveOnExit tmp{entry.parent_path() / (".tmp-" + plan.key + "-fetch-" + std::to_string(::getpid()))};
+  fs::create_directories(tmp.path, ec);
+  if (ec) return std::nullopt;
+  auto got = env.fetch(plan, tmp.path);
+  if (!got.ok()) {
+    Say(env, "[kernel] " + got.message() + "; compiling locally");
+    return std::nullopt;
+  }
+  if (!*got) return std::nullopt;
+  auto reject = [&](const std::string& why) {
+    Say(env, "[kernel] rejected the fetched kernel " + plan.key + ": " + why + "; compiling locally");
+    return std::nullopt;
+  };
+  auto info = ReadKernelImage(tmp.path / "bzImage");
+  if (!info.ok()) return reject(info.message());
+  auto config = LoadKernelConfig(tmp.path / "config");
+  if (!config.ok()) return reject(config.message());
+  if (auto st = VerifyKernelConfig(plan.requested, *config); !st.ok()) return reject(st.message());
+  auto text = ReadFile(tmp.path / "config");
+  if (!text.ok()) return reject(text.message());
+  KernelArtifact a;
+  a.key = plan.key;
+  a.version = info->version;
+  a.config_digest = Sha256Digest(*text);
+  a.fragments = plan.fragments;
+  a.created = UtcNow();
+  a.pulled = true;
+  nlohmann::json meta = {{"version", a.version}, {"config_digest", a.config_digest},
+                         {"created", a.created}, {"fragments", a.fragments},
+                         {"source", plan.source.identity}, {"compiler", plan.compiler},
+                         {"bzimage_size", fs::file_size(tmp.path / "bzImage", ec)}, {"origin", "fetched"}};
+  if (!WriteFileAtomic(tmp.path / "meta.json", meta.dump(2) + "\n").ok()) return reject("cannot write meta.json");
+  fs::rename(tmp.path, entry, ec);
+  if (ec) return reject("cannot move it into the cache: " + ec.message());
+  tmp.path.clear();
+  a.bzimage = entry / "bzImage";
+  a.config_file = entry / "config";
+  return a;
+}
+
+}  // namespace
+
 Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv& env) {
   auto plan_r = PlanKernel(spec, env);
   if (!plan_r.ok()) return plan_r.error();
@@ -259,6 +308,9 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   for (const auto& e : fs::directory_iterator(kernels, ec))
     if (e.path().filename().string().starts_with(".tmp-" + plan.key)) fs::remove_all(e.path(), ec);
 
+  if (env.fetch) {
+    if (auto pulled = FetchIntoCache(plan, env, entry)) return std::move(*pulled);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   Say(env, "[kernel] building " + plan.key + " from " + plan.source.path.string());
   auto src = UnpackKernelSource(plan.source, env.cache_dir,
@@ -308,6 +360,7 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   std::snprintf(took, sizeof took, "%.0f", secs);
   Say(env, "[kernel] built " + a.version + " (" + std::to_string(fs::file_size(a.bzimage, ec)) +
                " bytes) in " + took + " s -> " + a.bzimage.string());
+  if (env.compiled) env.compiled(a);
   return a;
 }
 

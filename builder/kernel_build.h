@@ -39,7 +39,10 @@ struct KernelArtifact {
   std::vector<std::string> fragments;  // what was requested, "microvm", "net", "/path/x.config"
   std::string created;                 // UTC, "2026-11-27T04:12:00Z"
   bool hit = false;                    // true when no build ran
+  bool pulled = false;                 // installed from KernelBuildEnv::fetch, not compiled
 };
+
+struct KernelPlan;
 
 struct KernelBuildEnv {
   std::filesystem::path configs_dir;                    // where fragment names are looked up
@@ -47,6 +50,14 @@ struct KernelBuildEnv {
   std::function<void(std::string_view line)> progress;  // one line per phase; may be empty
   // The make program (tests substitute a fake); empty = {"make"}.
   std::vector<std::string> make;
+  // On a miss, before compiling (under the key's lock): may put the kernel's `bzImage` and final
+  // `config` into `dir` (a kernel registry does) and return true. They are checked against the
+  // plan (a readable bzImage; every requested option in the config) and installed instead of
+  // compiling. false, an error, or a rejected kernel: one line says so and the kernel is
+  // compiled; a kernel cache never fails a build.
+  std::function<Result<bool>(const KernelPlan& plan, const std::filesystem::path& dir)> fetch;
+  // After a kernel was compiled and cached (arrow-build --kernel-push publishes it).
+  std::function<void(const KernelArtifact&)> compiled;
 
   // configs_dir: $ARROW_KERNEL_CONFIGS, else ARROW_SOURCE_DIR "/kernel-configs" (compile time).
   // cache_dir: $ARROW_CACHE_DIR, else $XDG_CACHE_HOME/arrow, else ~/.cache/arrow.

@@ -304,5 +304,58 @@ TEST_F(KernelCache, PruneFreesSourcesAndLeftoversButNotWhatABuildUses) {
   EXPECT_EQ(trees().size(), 1u);
 }
 
+TEST_F(KernelCache, FetchedKernelIsCheckedAndInstalledInsteadOfCompiling) {
+  std::vector<std::string> progress;
+  env_.progress = [&](std::string_view l) { progress.emplace_back(l); };
+  std::vector<std::string> compiled;
+  env_.compiled = [&](const KernelArtifact& a) { compiled.push_back(a.key); };
+  const std::string good_config = "CONFIG_64BIT=y\n# CONFIG_PCI is not set\nCONFIG_EXTRA=y\n";
+  std::string config = good_config;
+  bool offered = true;
+  env_.fetch = [&](const KernelPlan& plan, const fs::path& dir) -> Result<bool> {
+    EXPECT_EQ(plan.key, Key(spec_));
+    if (!offered) return Err("registry r: cannot reach it");
+    fs::copy_file(tmp_->path() / "bzImage.fake", dir / "bzImage");
+    Write(dir / "config", config);
+    return true;
+  };
+  // A kernel whose .config lacks a requested option is rejected, and the kernel is compiled.
+  config = "# CONFIG_PCI is not set\n";
+  auto a = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_FALSE(a->pulled);
+  EXPECT_EQ(Builds(), 1);
+  EXPECT_EQ(compiled, std::vector<std::string>{a->key});
+  bool rejected = false;
+  for (const auto& l : progress) rejected |= l.find("rejected the fetched kernel " + a->key) != std::string::npos && l.ends_with("; compiling locally");
+  EXPECT_TRUE(rejected);
+
+  // A fitting one is installed: no compile, a normal cache entry afterwards.
+  spec_.features = {"net"};
+  config = good_config + "CONFIG_VIRTIO_NET=y\n";
+  auto b = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_TRUE(b->pulled);
+  EXPECT_EQ(Builds(), 1);
+  EXPECT_EQ(compiled.size(), 1u);
+  EXPECT_EQ(b->version, "6.1.99-fake");
+  auto again = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->hit);
+  EXPECT_EQ(again->config_digest, b->config_digest);
+
+  // An unreachable registry: one line, then a local compile; the build does not fail.
+  offered = false;
+  progress.clear();
+  spec_.features = {};
+  spec_.config = (tmp_->path() / "configs/net.config").string();
+  auto c = EnsureKernel(spec_, env_);
+  ASSERT_TRUE(c.ok()) << c.message();
+  EXPECT_EQ(Builds(), 2);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress[0], "[kernel] registry r: cannot reach it; compiling locally");
+  for (const auto& n : KernelsDir()) EXPECT_EQ(n.find("fetch"), std::string::npos) << n;  // no leftovers
+}
+
 }  // namespace
 }  // namespace arrow::builder

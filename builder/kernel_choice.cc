@@ -66,6 +66,8 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     spec.jobs = o.jobs;
     KernelBuildEnv env = KernelBuildEnv::FromEnvironment();
     env.progress = o.progress;
+    env.fetch = o.kernel_fetch;
+    env.compiled = o.kernel_compiled;
     auto art = EnsureKernel(spec, env);
     if (!art) return Err("tuned kernel '", spec.config, "': ", art.message());
     k.bzimage = art->bzimage;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/kernel_build.h"
 #include "builder/recipe.h"
 #include "common/result.h"
 
@@ -23,6 +24,9 @@ struct KernelChoiceOptions {
   std::function<void(std::string_view)> progress;
   bool needs_block = false;  // an EROFS root layer: the tuned kernel gets `block`
   bool trace = false;        // a trace image: `trace` (fanotify) last, after the automatic ones
+  // A kernel registry's hooks for a tuned kernel the cache lacks (KernelBuildEnv).
+  std::function<Result<bool>(const KernelPlan&, const std::filesystem::path&)> kernel_fetch;
+  std::function<void(const KernelArtifact&)> kernel_compiled;
 };
 
 struct PackedModule {

@@ -8,6 +8,7 @@
 #include "builder/build.h"
 #include "builder/recipe.h"
 #include "cli/commands.h"
+#include "cli/kernel_registry.h"
 #include "cli/trace_cmd.h"
 #include "cli/verify.h"
 #include "common/file_util.h"
@@ -43,7 +44,8 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
     std::string recipe, output, sysroot = "/", kernel, kernel_source, push;
     int level = 19, threads = 0, jobs = 0;
     bool quiet = false, list = false, plain_http = false, verify = false, trace = false;
-    std::string vmm = "auto";
+    std::string vmm = "auto", kernel_registry;
+    bool kernel_push = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("build", "Build an .arrow image from a recipe");
@@ -61,8 +63,12 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
                   "Linux source dir or tarball for a tuned kernel (default: Debian's linux-source-6.1)");
   cmd->add_option("-j,--jobs", f->jobs, "make -j for a tuned kernel build (default: all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--kernel-registry", f->kernel_registry,
+                  "Look the tuned kernel up in this repository before compiling it (default $ARROW_KERNEL_REGISTRY)");
+  cmd->add_flag("--kernel-push", f->kernel_push,
+                "With a kernel registry: publish a kernel this build had to compile");
   cmd->add_option("--push", f->push, "Push the arrow to this registry reference after building");
-  cmd->add_flag("--plain-http", f->plain_http, "With --push: HTTP instead of HTTPS");
+  cmd->add_flag("--plain-http", f->plain_http, "With --push or a kernel registry: HTTP instead of HTTPS");
   cmd->add_option("--zstd-level", f->level, "zstd level of the initramfs (1-19)")->check(CLI::Range(1, 19));
   cmd->add_option("--threads", f->threads, "zstd worker threads (0 = all cores)")->check(CLI::Range(0, 256));
   cmd->add_flag("-q,--quiet", f->quiet, "Print only errors");
@@ -92,6 +98,13 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
         push_ref = *ref;
       }
       o.init_binary = FindInitBinary();
+      {
+        registry::ClientOptions kco;
+        kco.plain_http = f->plain_http;
+        kco.progress = !f->quiet;
+        UseKernelRegistry(KernelRegistry(f->kernel_registry), f->kernel_push, kco, &o.kernel_fetch,
+                          &o.kernel_compiled);
+      }
       o.zstd_level = f->level;
       o.threads = f->threads;
       if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde)

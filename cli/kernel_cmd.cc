@@ -5,6 +5,7 @@
 
 #include "builder/kernel_build.h"
 #include "cli/commands.h"
+#include "cli/kernel_registry.h"
 
 namespace arrow::cli {
 
@@ -62,6 +63,37 @@ void AddKernel(CLI::App& app, std::function<int()>* selected) {
       }
       std::printf("%s %s (%s, %s)\n", k->hit ? "cached" : "built", k->bzimage.c_str(),
                   k->version.c_str(), k->config_digest.c_str());
+      return 0;
+    };
+  });
+
+  struct PushFlags {
+    KernelFlags spec;
+    std::string repo;
+    bool plain_http = false;
+  };
+  auto kf = std::make_shared<PushFlags>();
+  CLI::App* push = kernel->add_subcommand(
+      "push", "Publish a tuned kernel (built first if the cache lacks it) to REPO, tagged with its cache key");
+  push->add_option("repo", kf->repo, "Repository, e.g. registry.example.com/team/arrow-kernels (no tag)")->required();
+  AddSpecFlags(push, &kf->spec, true);
+  push->add_flag("--plain-http", kf->plain_http, "HTTP instead of HTTPS");
+  push->callback([kf, selected] {
+    *selected = [kf]() -> int {
+      auto env = builder::KernelBuildEnv::FromEnvironment();
+      env.progress = [](std::string_view l) { std::cerr << l << "\n"; };
+      auto k = builder::EnsureKernel(Spec(kf->spec), env);
+      if (!k) {
+        std::cerr << "arrow kernel push: " << k.message() << "\n";
+        return 1;
+      }
+      registry::ClientOptions co;
+      co.plain_http = kf->plain_http;
+      if (auto why = PublishKernel(*k, kf->repo, co); !why.empty()) {
+        std::cerr << "arrow kernel push: " << why << "\n";
+        return 1;
+      }
+      std::printf("%s:%s\n", kf->repo.c_str(), k->key.c_str());
       return 0;
     };
   });

@@ -340,6 +340,19 @@ Result<std::string> Client::PutManifest(const std::string& target, std::string_v
   return ours;
 }
 
+Result<std::optional<FetchedManifest>> Client::FindManifest(const std::string& target) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = Url("/manifests/" + target);
+  req.headers.push_back(kManifestAccept);
+  auto sent = Send(req, true);
+  if (!sent.response.ok()) return sent.response.error();
+  if (sent.response->status == 404) return std::optional<FetchedManifest>{};
+  auto m = GetManifest(target);
+  if (!m.ok()) return m.error();
+  return std::optional<FetchedManifest>(std::move(*m));
+}
+
 Result<FetchedManifest> Client::GetManifest(const std::string& target) {
   HttpRequest req;
   req.url = Url("/manifests/" + target);

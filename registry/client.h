@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,8 @@ class Client {
   Result<std::string> PutManifest(const std::string& target, std::string_view raw,
                                   const std::string& media_type);
   Result<FetchedManifest> GetManifest(const std::string& target);
+  // The same, but a 404 (no such tag or digest) is nullopt instead of an error.
+  Result<std::optional<FetchedManifest>> FindManifest(const std::string& target);
   // A small blob (config) into memory, size- and digest-checked.
   Result<std::string> GetBlob(const std::string& digest, uint64_t size);
   // A blob streamed to `dest` via a temporary file, renamed only when size and digest match.
