@@ -53,6 +53,14 @@ expect_eq "the pulled kernel is a normal cache entry" yes "$([ -s "$TMP/cold/ker
 ARROW_CACHE_DIR="$TMP/cold" run_capture again.out "$ARROW_BUILD" "$HELLO" -o again.arrow
 if grep -q "\[kernel\]" again.out; then fail "second build went to the registry again"; else pass "second build: a cache hit"; fi
 
+# examples/ci/ci.sh on a cold runner: the kernel from the registry, the arrow pushed next to it.
+mkdir ci && cp "$BUILD_DIR/examples/hello/hello" "$HELLO" ci/
+run_capture ci.out env -C ci ARROW="$ARROW" RECIPE=hello.recipe ARROW_CACHE_DIR="$TMP/ci-cache" \
+  ARROW_KERNEL_REGISTRY="$REPO" APP_REF="127.0.0.1:$PORT/ci/hello:1" sh "$SOURCE_DIR/examples/ci/ci.sh"
+expect_eq "examples/ci/ci.sh" 0 "$status"
+expect_contains "ci.sh: no compile, the kernel pulled" ci.out "[kernel] pulled kernel $KEY from $REPO"
+expect_contains "ci.sh: the arrow pushed" ci.out "pushed 127.0.0.1:$PORT/ci/hello:1"
+
 # No such kernel, no registry, a tampered blob: one line each, then the local compile starts.
 miss() {  # NAME REPO EXPECTED-LINE
   ARROW_CACHE_DIR="$TMP/$1-cache" run_capture "$1.out" timeout 20 "$ARROW_BUILD" "$HELLO" -o "$1.arrow" --kernel-registry "$2"
