@@ -79,6 +79,9 @@ Status RunMake(const KernelBuildEnv& env, std::vector<std::string> args,
   argv.insert(argv.end(), args.begin(), args.end());
   std::deque<std::string> tail;
   CommandOptions o;
+  // The kernel's reproducible-build knobs: no build time, user or host in the image, so one key
+  // gives the same bytes wherever it is compiled (with the same compiler).
+  o.env = {"KBUILD_BUILD_TIMESTAMP=1970-01-01 00:00:00 UTC", "KBUILD_BUILD_USER=arrow", "KBUILD_BUILD_HOST=arrow"};
   o.on_line = [&](std::string_view l) {
     tail.emplace_back(l);
     if (tail.size() > 40) tail.pop_front();
