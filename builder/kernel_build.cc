@@ -236,6 +236,34 @@ Result<std::optional<KernelArtifact>> FindCachedKernel(const KernelSpec& spec,
 
 namespace {
 
+// The bzImage and config in `dir` become the cache entry `entry`: meta.json written ("origin":
+// compiled or fetched), then one rename, so an entry is complete or absent.
+Result<KernelArtifact> SealEntry(const KernelPlan& plan, const fs::path& dir, const fs::path& entry,
+                                 const std::string& origin) {
+  auto info = ReadKernelImage(dir / "bzImage");
+  if (!info.ok()) return info.error();
+  auto config_text = ReadFile(dir / "config");
+  if (!config_text.ok()) return config_text.error();
+  std::error_code ec;
+  KernelArtifact a;
+  a.key = plan.key;
+  a.version = info->version;
+  a.config_digest = Sha256Digest(*config_text);
+  a.fragments = plan.fragments;
+  a.created = UtcNow();
+  a.pulled = origin == "fetched";
+  nlohmann::json meta = {{"version", a.version},           {"config_digest", a.config_digest},
+                         {"created", a.created},           {"fragments", a.fragments},
+                         {"source", plan.source.identity}, {"compiler", plan.compiler},
+                         {"bzimage_size", fs::file_size(dir / "bzImage", ec)}, {"origin", origin}};
+  ARROW_TRY(WriteFileAtomic(dir / "meta.json", meta.dump(2) + "\n"));
+  fs::rename(dir, entry, ec);
+  if (ec) return Err(entry.string(), ": cannot move the kernel into the cache: ", ec.message());
+  a.bzimage = entry / "bzImage";
+  a.config_file = entry / "config";
+  return a;
+}
+
 // A kernel from env.fetch, checked against the plan and moved into the cache as `entry`; nullopt
 // (after one line saying why) when there is none or it does not fit.
 std::optional<KernelArtifact> FetchIntoCache(const KernelPlan& plan, const KernelBuildEnv& env,
@@ -254,31 +282,13 @@ std::optional<KernelArtifact> FetchIntoCache(const KernelPlan& plan, const Kerne
     Say(env, "[kernel] rejected the fetched kernel " + plan.key + ": " + why + "; compiling locally");
     return std::nullopt;
   };
-  auto info = ReadKernelImage(tmp.path / "bzImage");
-  if (!info.ok()) return reject(info.message());
   auto config = LoadKernelConfig(tmp.path / "config");
   if (!config.ok()) return reject(config.message());
   if (auto st = VerifyKernelConfig(plan.requested, *config); !st.ok()) return reject(st.message());
-  auto text = ReadFile(tmp.path / "config");
-  if (!text.ok()) return reject(text.message());
-  KernelArtifact a;
-  a.key = plan.key;
-  a.version = info->version;
-  a.config_digest = Sha256Digest(*text);
-  a.fragments = plan.fragments;
-  a.created = UtcNow();
-  a.pulled = true;
-  nlohmann::json meta = {{"version", a.version}, {"config_digest", a.config_digest},
-                         {"created", a.created}, {"fragments", a.fragments},
-                         {"source", plan.source.identity}, {"compiler", plan.compiler},
-                         {"bzimage_size", fs::file_size(tmp.path / "bzImage", ec)}, {"origin", "fetched"}};
-  if (!WriteFileAtomic(tmp.path / "meta.json", meta.dump(2) + "\n").ok()) return reject("cannot write meta.json");
-  fs::rename(tmp.path, entry, ec);
-  if (ec) return reject("cannot move it into the cache: " + ec.message());
+  auto a = SealEntry(plan, tmp.path, entry, "fetched");
+  if (!a.ok()) return reject(a.message());
   tmp.path.clear();
-  a.bzimage = entry / "bzImage";
-  a.config_file = entry / "config";
-  return a;
+  return std::move(*a);
 }
 
 }  // namespace
@@ -331,33 +341,12 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   fs::copy_file(build / "arch/x86/boot/bzImage", tmp.path / "bzImage", ec);
   if (!ec) fs::copy_file(build / ".config", tmp.path / "config", ec);
   if (ec) return Err(tmp.path.string(), ": cannot copy build outputs: ", ec.message());
-  auto info = ReadKernelImage(tmp.path / "bzImage");
-  if (!info.ok()) return info.error();
-  auto config_text = ReadFile(tmp.path / "config");
-  if (!config_text.ok()) return config_text.error();
-
-  KernelArtifact a;
-  a.key = plan.key;
-  a.version = info->version;
-  a.config_digest = Sha256Digest(*config_text);
-  a.fragments = plan.fragments;
-  a.created = UtcNow();
-  nlohmann::json meta = {{"version", a.version},
-                         {"config_digest", a.config_digest},
-                         {"created", a.created},
-                         {"fragments", a.fragments},
-                         {"source", plan.source.identity},
-                         {"compiler", plan.compiler},
-                         {"bzimage_size", fs::file_size(tmp.path / "bzImage", ec)}};
-  ARROW_TRY(WriteFileAtomic(tmp.path / "meta.json", meta.dump(2) + "\n"));
   fs::remove_all(build, ec);
   fs::remove(tmp.path / "allconfig", ec);
-  fs::rename(tmp.path, entry, ec);
-  if (ec)
-    return Err(entry.string(), ": cannot move the built kernel into the cache: ", ec.message());
+  auto sealed = SealEntry(plan, tmp.path, entry, "compiled");
+  if (!sealed.ok()) return sealed.error();
   tmp.path.clear();
-  a.bzimage = entry / "bzImage";
-  a.config_file = entry / "config";
+  KernelArtifact& a = *sealed;
   const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char took[32];
   std::snprintf(took, sizeof took, "%.0f", secs);

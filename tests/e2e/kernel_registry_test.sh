@@ -16,20 +16,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$TMP"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p storage
-cat > config.yml <<YML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $TMP/storage
-http:
-  addr: 127.0.0.1:$PORT
-YML
-docker-registry serve config.yml >> registry.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" && break; sleep 0.1; done
+start_registry reg "$PORT"
 REPO="127.0.0.1:$PORT/arrow/kernels"
 HELLO="$BUILD_DIR/examples/hello/hello.recipe"
 
@@ -72,7 +59,7 @@ miss missing "127.0.0.1:$PORT/arrow/other" "[kernel] kernel registry 127.0.0.1:$
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 miss unreachable "127.0.0.1:$DEAD/arrow/kernels" "cannot reach registry 127.0.0.1:$DEAD"
 KBLOB=$(python3 -c 'import json; print(json.load(open("manifest.json"))["layers"][0]["digest"].split(":")[1])')
-printf 'not a kernel' > "$TMP/storage/docker/registry/v2/blobs/sha256/${KBLOB:0:2}/$KBLOB/data"
+printf 'not a kernel' > "$TMP/reg/storage/docker/registry/v2/blobs/sha256/${KBLOB:0:2}/$KBLOB/data"
 miss tampered "$REPO" "; compiling locally"
 expect_contains "tampered: the digest check names it" tampered.out "$KBLOB"
 

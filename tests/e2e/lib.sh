@@ -95,3 +95,35 @@ writer_recipe() {
       -e 's|^args = .*|args = ["/app/writer.py", "write"]\nvolumes = ["/data"]|' \
       "$SOURCE_DIR/recipes/python3.recipe" >"$1"
 }
+
+# The registry tests' loopback docker-registry.
+wait_http() {  # wait_http URL: until the server answers (any status)
+  for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "server at $1 did not come up"; return 1
+}
+# start_registry NAME PORT [HTPASSWD_FILE] [AUTH_YAML]: storage in $TMP/NAME, served on 127.0.0.1:PORT;
+# its pid goes to REG_PID and the caller's PIDS array (which the caller kills on exit).
+start_registry() {
+  local dir="$TMP/$1" auth=""
+  mkdir -p "$dir/storage"
+  [ -n "${3:-}" ] && auth="auth:
+  htpasswd:
+    realm: arrow-test
+    path: $3"
+  [ -n "${4:-}" ] && auth=$4
+  cat >"$dir/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+$auth
+http:
+  addr: 127.0.0.1:$2
+YML
+  docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 &
+  REG_PID=$!
+  PIDS+=("$REG_PID")
+  wait_http "http://127.0.0.1:$2/v2/"
+}

@@ -18,35 +18,6 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {  # wait_http URL: until the server answers (any status)
-  for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "server at $1 did not come up"; return 1
-}
-# start_registry NAME PORT [HTPASSWD_FILE] [AUTH_YAML]: sets REG_PID; storage in $TMP/NAME
-start_registry() {
-  local dir="$TMP/$1" auth=""
-  mkdir -p "$dir/storage"
-  [ -n "${3:-}" ] && auth="auth:
-  htpasswd:
-    realm: arrow-test
-    path: $3"
-  [ -n "${4:-}" ] && auth=$4
-  cat >"$dir/config.yml" <<YML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-$auth
-http:
-  addr: 127.0.0.1:$2
-YML
-  docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 &
-  REG_PID=$!
-  PIDS+=("$REG_PID")
-  wait_http "http://127.0.0.1:$2/v2/"
-}
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 no_leftovers() {  # no_leftovers WHAT FILE: neither FILE nor its temporary exists
   if [ -e "$2" ]; then fail "$1: output file left behind"; else pass "$1: no output file"; fi
