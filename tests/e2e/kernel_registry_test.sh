@@ -7,13 +7,7 @@
 # that fails the build, and never a tampered kernel in the cache.
 source "$(dirname "$0")/lib.sh" "$@"
 command -v docker-registry >/dev/null || { echo "FAIL: docker-registry not installed (scripts/install-deps.sh)"; exit 1; }
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 cd "$TMP"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 start_registry reg "$PORT"

@@ -96,7 +96,14 @@ writer_recipe() {
       "$SOURCE_DIR/recipes/python3.recipe" >"$1"
 }
 
-# The registry tests' loopback docker-registry.
+# The registry tests' loopback docker-registry. Background servers' pids go to PIDS; a test that
+# starts any sets `trap stop_servers EXIT` (they are stopped, then $TMP removed).
+PIDS=()
+stop_servers() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
 wait_http() {  # wait_http URL: until the server answers (any status)
   for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "server at $1 did not come up"; return 1

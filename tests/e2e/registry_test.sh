@@ -9,13 +9,7 @@ source "$(dirname "$0")/lib.sh"
 command -v docker-registry >/dev/null || { echo "FAIL: docker-registry not installed (scripts/install-deps.sh)"; exit 1; }
 command -v htpasswd >/dev/null || { echo "FAIL: htpasswd not installed (apache2-utils, scripts/install-deps.sh)"; exit 1; }
 
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
