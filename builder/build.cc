@@ -142,6 +142,10 @@ Status CheckInit(const fs::path& init) {
 
 }  // namespace
 
+size_t RegularFileCount(const std::vector<PackedFile>& files) {
+  return static_cast<size_t>(std::count_if(files.begin(), files.end(), [](const PackedFile& f) { return f.type == "file"; }));
+}
+
 nlohmann::json FilesToJson(const std::vector<PackedFile>& files) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& f : files) {
@@ -238,8 +242,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
     else
       c.AddEntrypoint(r.app.exec, "entrypoint");
     for (const auto& p : r.files.include)
-      if (trees || c.RealPath(p).empty() || !fs::is_directory(o.sysroot / c.RealPath(p).substr(1)))
-        c.Add(p, "[files] include");
+      if (trees || !c.IsDirectory(p)) c.Add(p, "[files] include");
     for (const auto& [guest, host] : r.files.map)
       if (guest != r.app.exec) c.AddMapped(guest, RecipePath(r, host), "[files] map");
   };
@@ -305,9 +308,9 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.jobs = o.kernel_jobs;
   ko.progress = o.progress;
   ko.needs_block = erofs;
-  ko.trace = o.trace_image;
+  ko.trace = o.trace_image;  // a trace image's kernel also has fanotify
   ko.kernel_fetch = o.kernel_fetch;
-  ko.kernel_compiled = o.kernel_compiled;  // a trace image's kernel also has fanotify
+  ko.kernel_compiled = o.kernel_compiled;
   auto kernel = ChooseKernel(r, ko, tmp->path());
   if (!kernel) return kernel.error();
   if (erofs && kernel->virtio_blk.has_value() && !kernel->erofs_root)

@@ -73,6 +73,9 @@ inline constexpr char kDefaultCmdline[] = "console=ttyS0 quiet panic=-1 reboot=t
 
 Result<BuildReport> BuildArrow(const Recipe& recipe, const BuildOptions& options);
 
+// How many of `files` are regular files (not directories, symlinks or device nodes).
+size_t RegularFileCount(const std::vector<PackedFile>& files);
+
 // The file list as it is recorded in the config blob, and back (for `arrow inspect`).
 nlohmann::json FilesToJson(const std::vector<PackedFile>& files);
 std::vector<PackedFile> FilesFromJson(const nlohmann::json& j);

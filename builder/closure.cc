@@ -270,6 +270,14 @@ struct Closure::Impl {
       if (fs.Walk(l).ok) Add(l, reason);
   }
 
+  // The ELF facts of file node `n`: files of the root were parsed by the loader already; a
+  // [files] map entry is read here, into `mapped`, which must outlive the returned reference.
+  const Result<ElfInfo>& NodeInfo(const Node& n, std::optional<Result<ElfInfo>>* mapped) {
+    if (n.source == fs.Host(n.path)) return loader.Info(n.path);
+    mapped->emplace(ReadElf(n.source));
+    return **mapped;
+  }
+
   static int Rank(const std::string& priority) {
     return priority == "required" ? 0 : priority == "recommended" ? 1 : 2;
   }
@@ -283,8 +291,7 @@ struct Closure::Impl {
       for (const auto& [path, n] : std::map<std::string, Node>(nodes)) {
         if (n.kind != NodeKind::kFile || !notes_seen.insert(path).second || !IsElfFile(n.source)) continue;
         std::optional<Result<ElfInfo>> mapped;
-        if (n.source != fs.Host(path)) mapped.emplace(ReadElf(n.source));
-        const Result<ElfInfo>& info = mapped ? *mapped : loader.Info(path);
+        const Result<ElfInfo>& info = NodeInfo(n, &mapped);
         if (!info) continue;  // reported by the trace
         for (const auto& dep : info->dlopen) {
           if (Rank(dep.priority) > wanted) continue;
@@ -373,10 +380,8 @@ struct Closure::Impl {
         "__frame_state_for", "__pthread_unwind_next", "__gcc_personality_v0"};
     for (const auto& [path, n] : nodes) {
       if (n.kind != NodeKind::kFile || !IsElfFile(n.source)) continue;
-      // Files of the root were parsed by the loader already; a [files] map entry is read here.
       std::optional<Result<ElfInfo>> mapped;
-      if (n.source != fs.Host(path)) mapped.emplace(ReadElf(n.source));
-      const Result<ElfInfo>& info = mapped ? *mapped : loader.Info(path);
+      const Result<ElfInfo>& info = NodeInfo(n, &mapped);
       if (!info || !info->has_dynamic) continue;  // unreadable files were reported by the trace
       if (!info->imports_known) return path + " has no readable symbol table";
       for (const auto& s : info->imports)
@@ -389,9 +394,14 @@ struct Closure::Impl {
 Closure::Closure(ClosureOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Closure::~Closure() = default;
 
+bool Closure::IsDirectory(const std::string& path) {
+  const RootFs::Walked& w = impl_->fs.Walk(path);
+  return w.ok && w.is_dir;
+}
+
 void Closure::Add(const std::string& path, const std::string& reason) {
   // A directory named here is an include tree (see AddTree), with its lenient script rule.
-  impl_->lenient_scripts = impl_->fs.Walk(path).ok && impl_->fs.Walk(path).is_dir;
+  impl_->lenient_scripts = IsDirectory(path);
   impl_->Add(path, reason);
   impl_->lenient_scripts = false;
 }

@@ -70,6 +70,8 @@ class Closure {
   // Adds only the directory at `path` (and the symlinks on the way), not its contents: a
   // directory a traced run listed.
   void AddDirectory(const std::string& path, const std::string& reason);
+  // Whether `path` resolves to a directory of the root (what Add treats as an include tree).
+  bool IsDirectory(const std::string& path);
   // The real guest path of `path` after every symlink, or "" if it does not resolve.
   std::string RealPath(const std::string& path);
   // Adds a host file at a guest path it does not have in the root ([files] map); it is traced,

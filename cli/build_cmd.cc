@@ -24,8 +24,7 @@ void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r,
     for (const auto& pf : r.files)
       std::printf("%10s  %-60s %s\n", pf.type == "file" ? HumanSize(pf.size).c_str() : pf.type.c_str(),
                   pf.path.c_str(), pf.reason.c_str());
-  size_t nfiles = 0;
-  for (const auto& pf : r.files) nfiles += pf.type == "file";
+  const size_t nfiles = builder::RegularFileCount(r.files);
   std::printf("%s: %zu entries (%zu files, %s), initramfs %s compressed (ratio %.2f)\n",
               o.output.c_str(), r.files.size(), nfiles, HumanSize(r.file_bytes).c_str(),
               HumanSize(r.initramfs_bytes).c_str(),

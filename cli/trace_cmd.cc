@@ -31,7 +31,11 @@ std::string Describe(size_t i, size_t n, const Args& args) {
   return s + ")";
 }
 
-void AppendArgs(std::vector<std::string>* a, const Args& args) {
+// The end of a traced run's `arrow run` command: [trace] env, the image, the run's args.
+void AppendRunTail(std::vector<std::string>* a, const builder::Recipe& r, const fs::path& image, const Args& args) {
+  const auto env = EnvFlags(r.trace.env);
+  a->insert(a->end(), env.begin(), env.end());
+  a->push_back(image.string());
   if (!args) return;
   a->push_back("--");
   a->insert(a->end(), args->begin(), args->end());
@@ -64,9 +68,7 @@ Status ServiceRun(const builder::Recipe& r, const fs::path& image, const Args& a
                                 r.trace.timeout, "--trace-out", out.string()};
   for (const auto& m : published)
     a.insert(a.end(), {"-p", "127.0.0.1:" + std::to_string(m.host_port) + ":" + std::to_string(m.guest_port)});
-  for (const auto& [k, v] : r.trace.env) a.insert(a.end(), {"--env", k + "=" + v});
-  a.push_back(image.string());
-  AppendArgs(&a, args);
+  AppendRunTail(&a, r, image, args);
   const fs::path start = dir / (inst + "-start.log");
   if (const int code = RunSelf(a, start); code != 0) {
     PrintTail(start);
@@ -99,6 +101,35 @@ Status ServiceRun(const builder::Recipe& r, const fs::path& image, const Args& a
   return Ok{};
 }
 
+// The candidates a trace dropped and the include list a static recipe would need instead.
+struct Diff {
+  std::vector<std::string> dropped, include;
+  uint64_t dropped_bytes = 0;
+};
+
+Diff Compare(const builder::BuildReport& before, const builder::BuildReport& after) {
+  Diff d;
+  std::set<std::string> kept;
+  for (const auto& f : after.files) {
+    kept.insert(f.path);
+    const bool traced = f.reason.find("traced run") != std::string::npos || f.reason == "[trace] keep";
+    if (traced && f.type != "dir") d.include.push_back(f.path);
+  }
+  for (const auto& f : before.files)
+    if (f.type == "file" && !kept.count(f.path)) {
+      d.dropped.push_back(f.path);
+      d.dropped_bytes += f.size;
+    }
+  return d;
+}
+
+// `layers`: false for the trace image, whose layers are packed for one boot only.
+nlohmann::json Sizes(const builder::BuildReport& r, bool layers) {
+  nlohmann::json j = {{"files", builder::RegularFileCount(r.files)}, {"file_bytes", r.file_bytes}};
+  if (layers) j.update({{"root", r.root}, {"initramfs_bytes", r.initramfs_bytes}, {"rootfs_bytes", r.rootfs_bytes}});
+  return j;
+}
+
 }  // namespace
 
 Result<TraceOutcome> TraceRecipe(const builder::Recipe& r, builder::BuildOptions o, const std::string& vmm,
@@ -129,9 +160,7 @@ Result<TraceOutcome> TraceRecipe(const builder::Recipe& r, builder::BuildOptions
     } else {
       std::vector<std::string> a = {"run", "-q", "--vmm", vmm, "--timeout", r.trace.timeout,
                                     "--trace-out", out.string()};
-      for (const auto& [k, v] : r.trace.env) a.insert(a.end(), {"--env", k + "=" + v});
-      a.push_back(o.output.string());
-      AppendArgs(&a, runs[i]);
+      AppendRunTail(&a, r, o.output, runs[i]);
       const int code = RunSelf(a, log);
       bad = BadExit(code, r.trace.timeout);
       if (!bad && code != 0)
@@ -160,58 +189,15 @@ Result<TraceOutcome> TraceRecipe(const builder::Recipe& r, builder::BuildOptions
 }
 
 std::string TraceSummary(const TraceOutcome& t, const builder::BuildReport& final) {
-  auto files = [](const builder::BuildReport& r) {
-    size_t n = 0;
-    for (const auto& f : r.files) n += f.type == "file";
-    return n;
-  };
   char b[512];
   snprintf(b, sizeof b,
            "trace: %d run(s), %zu paths touched (%llu candidates, %llu Arrow's own or made at run time); "
            "files %zu -> %zu, %s -> %s",
            t.runs, t.log.touched.size(), static_cast<unsigned long long>(final.trace ? final.trace->candidates : 0),
-           static_cast<unsigned long long>(final.trace ? final.trace->ignored : 0), files(t.image), files(final),
+           static_cast<unsigned long long>(final.trace ? final.trace->ignored : 0), builder::RegularFileCount(t.image.files), builder::RegularFileCount(final.files),
            HumanSize(t.image.file_bytes).c_str(), HumanSize(final.file_bytes).c_str());
   return b;
 }
-
-}  // namespace arrow::cli
-
-namespace arrow::cli {
-namespace {
-
-// The candidates a trace dropped and the include list a static recipe would need instead.
-struct Diff {
-  std::vector<std::string> dropped, include;
-  uint64_t dropped_bytes = 0;
-};
-
-Diff Compare(const builder::BuildReport& before, const builder::BuildReport& after) {
-  Diff d;
-  std::set<std::string> kept;
-  for (const auto& f : after.files) {
-    kept.insert(f.path);
-    const bool traced = f.reason.find("traced run") != std::string::npos || f.reason == "[trace] keep";
-    if (traced && f.type != "dir") d.include.push_back(f.path);
-  }
-  for (const auto& f : before.files)
-    if (f.type == "file" && !kept.count(f.path)) {
-      d.dropped.push_back(f.path);
-      d.dropped_bytes += f.size;
-    }
-  return d;
-}
-
-// `layers`: false for the trace image, whose layers are packed for one boot only.
-nlohmann::json Sizes(const builder::BuildReport& r, bool layers) {
-  size_t n = 0;
-  for (const auto& f : r.files) n += f.type == "file";
-  nlohmann::json j = {{"files", n}, {"file_bytes", r.file_bytes}};
-  if (layers) j.update({{"root", r.root}, {"initramfs_bytes", r.initramfs_bytes}, {"rootfs_bytes", r.rootfs_bytes}});
-  return j;
-}
-
-}  // namespace
 
 void AddTrace(CLI::App& app, std::function<int()>* selected) {
   struct Flags {
@@ -268,15 +254,10 @@ void AddTrace(CLI::App& app, std::function<int()>* selected) {
         std::cout << j.dump(2) << "\n";
         return 0;
       }
-      auto count = [](const builder::BuildReport& r) {
-        size_t n = 0;
-        for (const auto& pf : r.files) n += pf.type == "file";
-        return n;
-      };
       std::printf("%s\n", TraceSummary(*t, *after).c_str());
       // The static row is the trace image's file set (its layers are packed for one boot only).
-      std::printf("static %7zu files  %10s\n", count(t->image), HumanSize(t->image.file_bytes).c_str());
-      std::printf("traced %7zu files  %10s   root %s, initramfs %s%s%s\n", count(*after),
+      std::printf("static %7zu files  %10s\n", builder::RegularFileCount(t->image.files), HumanSize(t->image.file_bytes).c_str());
+      std::printf("traced %7zu files  %10s   root %s, initramfs %s%s%s\n", builder::RegularFileCount(after->files),
                   HumanSize(after->file_bytes).c_str(), after->root.c_str(),
                   HumanSize(after->initramfs_bytes).c_str(), after->rootfs_bytes ? ", EROFS layer " : "",
                   after->rootfs_bytes ? HumanSize(after->rootfs_bytes).c_str() : "");

@@ -97,6 +97,12 @@ bool AnyLineMatches(const std::string& text, const std::regex& re) {
 
 }  // namespace
 
+std::vector<std::string> EnvFlags(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> flags;
+  for (const auto& [k, v] : env) flags.insert(flags.end(), {"--env", k + "=" + v});
+  return flags;
+}
+
 void PrintTail(const fs::path& f) {
   auto t = ReadFile(f);
   if (!t) return;
@@ -131,8 +137,7 @@ int VerifyArrow(const fs::path& arrow, const std::string& vmm) {
     std::cerr << "verify: " << (ok ? "PASS " : "FAIL ") << what << "\n";
     failed += !ok;
   };
-  std::vector<std::string> env_flags;  // --env K=V of the check run
-  for (const auto& [k, val] : v.value("env", std::map<std::string, std::string>{})) env_flags.insert(env_flags.end(), {"--env", k + "=" + val});
+  const auto env_flags = EnvFlags(v.value("env", std::map<std::string, std::string>{}));  // of the check run
   const auto http = v.value("http", nlohmann::json::array());
   const auto tcp = v.value("tcp", std::vector<int>{});
   if (http.empty() && tcp.empty()) {  // a command: run it to the end

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,8 @@ int VerifyArrow(const std::filesystem::path& arrow, const std::string& vmm);
 int RunSelf(const std::vector<std::string>& args, const std::filesystem::path& out);
 // GET `path` on 127.0.0.1:`port`: status and body, status 0 without an HTTP answer.
 std::pair<int, std::string> HttpGet(int port, const std::string& path);
+// `--env K=V` flags for `arrow run`, one pair per entry.
+std::vector<std::string> EnvFlags(const std::map<std::string, std::string>& env);
 // The last ~1500 bytes of a log file to stderr.
 void PrintTail(const std::filesystem::path& f);
 

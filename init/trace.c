@@ -67,6 +67,11 @@ static size_t put_str(size_t n, const char *s) {
   return n;
 }
 
+static size_t put_line(size_t n, const struct line *l) {
+  for (size_t i = 0; i < l->n; i++) g_out[n++] = l->buf[i];
+  return n;
+}
+
 static void fail(const char *what, int err) {
   if (g_failed) return;
   g_failed = 1;
@@ -76,7 +81,7 @@ static void fail(const char *what, int err) {
   if (err) {
     struct line l; l.n = 0;
     ln_str(&l, ": "); ln_errno(&l, err);
-    for (size_t i = 0; i < l.n; i++) g_out[n++] = l.buf[i];
+    n = put_line(n, &l);
   }
   g_out[n++] = '\n';
   ctl_write(g_out, n);
@@ -156,7 +161,7 @@ void trace_finish(void) {
   size_t n = put_str(0, "arrow:trace-end ");
   struct line l; l.n = 0;
   ln_num(&l, (long)g_lines);
-  for (size_t i = 0; i < l.n; i++) g_out[n++] = l.buf[i];
+  n = put_line(n, &l);
   g_out[n++] = '\n';
   ctl_write(g_out, n);
 }

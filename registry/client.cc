@@ -340,6 +340,18 @@ Result<std::string> Client::PutManifest(const std::string& target, std::string_v
   return ours;
 }
 
+Status Client::UploadIfMissing(std::string_view data, const std::string& digest, PushResult* stats) {
+  auto exists = BlobExists(digest);
+  if (!exists.ok()) return exists.error();
+  if (*exists) {
+    stats->blobs_skipped++;
+    return Ok{};
+  }
+  ARROW_TRY(UploadBlob(data, digest, stats));
+  stats->blobs_uploaded++;
+  return Ok{};
+}
+
 Result<std::optional<FetchedManifest>> Client::FindManifest(const std::string& target) {
   HttpRequest req;
   req.method = "HEAD";

@@ -42,6 +42,9 @@ class Client {
   Result<bool> BlobExists(const std::string& digest);
   // Uploads `data` (whose digest is `digest`); whole-blob retries on retryable failures.
   Status UploadBlob(std::string_view data, const std::string& digest, PushResult* stats);
+  // HEAD first: uploads the blob only when the registry lacks it, counting it in `stats` as
+  // uploaded or skipped.
+  Status UploadIfMissing(std::string_view data, const std::string& digest, PushResult* stats);
   // PUTs the manifest under `target` (tag or digest); returns the digest the registry reports.
   Result<std::string> PutManifest(const std::string& target, std::string_view raw,
                                   const std::string& media_type);

@@ -53,17 +53,7 @@ Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::f
   ARROW_TRY(client.Ping());
   PushResult result;
   const std::string* blobs[] = {&config_blob, &*kernel, &*cfg};
-  for (const std::string* blob : blobs) {
-    const std::string digest = Sha256Digest(*blob);
-    auto exists = client.BlobExists(digest);
-    if (!exists.ok()) return exists.error();
-    if (*exists) {
-      result.blobs_skipped++;
-      continue;
-    }
-    ARROW_TRY(client.UploadBlob(*blob, digest, &result));
-    result.blobs_uploaded++;
-  }
+  for (const std::string* blob : blobs) ARROW_TRY(client.UploadIfMissing(*blob, Sha256Digest(*blob), &result));
   auto digest = client.PutManifest(ref->tag, manifest.dump(), packer::kManifestMediaType);
   if (!digest.ok()) return digest.error();
   result.reference = ref->String();

@@ -20,16 +20,7 @@ Result<PushResult> Push(const std::filesystem::path& arrow, const Reference& ref
   std::vector<const packer::Blob*> blobs;
   for (const auto& l : img->layers) blobs.push_back(&l);
   blobs.push_back(&img->config);
-  for (const packer::Blob* b : blobs) {
-    auto exists = client.BlobExists(b->digest);
-    if (!exists.ok()) return exists.error();
-    if (*exists) {
-      result.blobs_skipped++;
-      continue;
-    }
-    ARROW_TRY(client.UploadBlob(b->data, b->digest, &result));
-    result.blobs_uploaded++;
-  }
+  for (const packer::Blob* b : blobs) ARROW_TRY(client.UploadIfMissing(b->data, b->digest, &result));
   std::string target = ref.digest.empty() ? ref.tag : ref.digest;
   if (!ref.digest.empty() && ref.digest != img->manifest_digest)
     return Err("cannot push ", arrow.string(), " as ", ref.String(), ": its manifest digest is ",

@@ -186,11 +186,9 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   c.stop_timeout = o.stop_timeout;
   c.on_guest_up = o.on_guest_up;
   c.on_ready = o.on_ready;
-  if (!o.trace_out.empty()) {
-    auto sink = TraceFile::Open(o.trace_out);
-    if (!sink) return sink.error();
-    c.on_trace = [f = *sink](const std::string& line) { f->Append(line); };
-  }
+  auto trace = TraceFile::Sink(o.trace_out);
+  if (!trace) return trace.error();
+  c.on_trace = std::move(*trace);
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

@@ -169,12 +169,8 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
       }
     }
   }
-  std::shared_ptr<TraceFile> trace;
-  if (!o.trace_out.empty()) {
-    auto sink = TraceFile::Open(o.trace_out);
-    if (!sink) return sink.error();
-    trace = *sink;
-  }
+  auto trace = TraceFile::Sink(o.trace_out);  // opened before qemu starts: a bad path fails first
+  if (!trace) return trace.error();
   HostSignals signals;
   auto child = SpawnChild(args, guest_sock);
   if (guest_sock >= 0) close(guest_sock);
@@ -189,7 +185,7 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
   std::optional<std::chrono::nanoseconds> boot_time;
   std::string why_killed;
   ControlLines lines;
-  if (trace) lines.on_trace = [trace](const std::string& line) { trace->Append(line); };
+  lines.on_trace = std::move(*trace);
   bool ready_called = false;
   GracefulStop stop(o.stop_timeout);
   auto send_stop = [&] { return lines.init_up() && write(ctl_in, "stop\n", 5) == 5; };

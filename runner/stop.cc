@@ -72,6 +72,13 @@ Result<std::shared_ptr<TraceFile>> TraceFile::Open(const std::string& path) {
   return f;
 }
 
+Result<std::function<void(const std::string&)>> TraceFile::Sink(const std::string& path) {
+  if (path.empty()) return std::function<void(const std::string&)>{};
+  auto f = Open(path);
+  if (!f) return f.error();
+  return std::function<void(const std::string&)>([f = *f](const std::string& line) { f->Append(line); });
+}
+
 TraceFile::~TraceFile() {
   if (fd_ >= 0) close(fd_);
 }

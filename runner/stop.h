@@ -67,6 +67,8 @@ class ControlLines {
 class TraceFile {
  public:
   static Result<std::shared_ptr<TraceFile>> Open(const std::string& path);
+  // ControlLines::on_trace writing to a file at `path`; an empty function when `path` is empty.
+  static Result<std::function<void(const std::string&)>> Sink(const std::string& path);
   ~TraceFile();
   void Append(const std::string& line);
 
