@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/console_log.h"
 #include "cli/instances.h"
 #include "common/file_util.h"
 #include "runner/qemu.h"
@@ -27,6 +29,8 @@ using Clock = std::chrono::steady_clock;
 void PrintTail(const Instance& in, int lines) {
   auto text = ReadFile(in.log());
   if (!text) return;
+  if (text->size() < 65536)
+    if (auto prev = ReadFile(ConsoleLog::Previous(in.log()))) *text = *prev + *text;
   std::vector<std::string> all;
   size_t start = 0;
   for (size_t i = 0; i <= text->size(); i++)
@@ -113,12 +117,12 @@ int RunDetached(const DetachSpec& spec, const std::function<int(std::function<vo
   if (pid == 0) {  // the instance: its own session, its console in the log
     close(up[0]);
     setsid();
-    const int log = open(in.log().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log < 0 || null < 0) _exit(runner::kExitRunnerError);
+    if (null < 0) _exit(runner::kExitRunnerError);
     dup2(null, STDIN_FILENO);
-    dup2(log, STDOUT_FILENO);
-    dup2(log, STDERR_FILENO);
+    close(null);
+    ConsoleLog log;
+    if (!log.Start(in.log(), spec.log_max_bytes)) _exit(runner::kExitRunnerError);
     in.pid = getpid();
     in.pid_start = ProcessStart(in.pid);
     (void)SaveInstance(in);
@@ -128,6 +132,7 @@ int RunDetached(const DetachSpec& spec, const std::function<int(std::function<vo
       (void)!write(fd, "u", 1);
     });
     std::cout.flush();
+    log.Finish();
     in.state = "exited";
     in.exit_code = code;
     in.finished = UnixNow();
@@ -207,23 +212,36 @@ void AddInstances(CLI::App& app, std::function<int()>* selected) {
         std::cerr << "arrow logs: " << in.message() << "\n";
         return 1;
       }
-      const int fd = open(in->log().c_str(), O_RDONLY | O_CLOEXEC);
+      // The rotated-out part first (console_log.h), then the current file; -f follows the
+      // current one across rotations.
+      char buf[65536];
+      auto copy = [&buf](int fd) {
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0) (void)!write(STDOUT_FILENO, buf, static_cast<size_t>(n));
+      };
+      if (const int prev = open(ConsoleLog::Previous(in->log()).c_str(), O_RDONLY | O_CLOEXEC); prev >= 0) {
+        copy(prev);
+        close(prev);
+      }
+      int fd = open(in->log().c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
         std::cerr << "arrow logs: " << in->log().string() << ": " << std::strerror(errno) << "\n";
         return 1;
       }
-      char buf[65536];
       for (;;) {
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0) {
-          (void)!write(STDOUT_FILENO, buf, static_cast<size_t>(n));
+        copy(fd);
+        if (!lf->follow) break;
+        const bool alive = in->alive();
+        struct stat now {}, open_st {};
+        if (stat(in->log().c_str(), &now) == 0 && fstat(fd, &open_st) == 0 && now.st_ino != open_st.st_ino) {
+          copy(fd);  // the rest of the rotated-out file, then the new one
+          close(fd);
+          fd = open(in->log().c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd < 0) return 0;
           continue;
         }
-        if (!lf->follow || !in->alive()) {
-          if (lf->follow && n == 0) {  // a last read: what it wrote before it ended
-            ssize_t m;
-            while ((m = read(fd, buf, sizeof buf)) > 0) (void)!write(STDOUT_FILENO, buf, static_cast<size_t>(m));
-          }
+        if (!alive) {  // a last read: what it wrote before it ended
+          copy(fd);
           break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -59,6 +59,7 @@ struct DetachSpec {
   std::string image, name;
   std::vector<std::string> ports, volumes;
   std::chrono::milliseconds ready_timeout;
+  uint64_t log_max_bytes = 16ull << 20;  // console.log rotates to console.log.1 past this
 };
 int RunDetached(const DetachSpec& spec, const std::function<int(std::function<void()>)>& run);
 

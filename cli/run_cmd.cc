@@ -19,6 +19,7 @@
 #include "builder/recipe.h"
 #include "cli/catalog.h"
 #include "cli/commands.h"
+#include "cli/console_log.h"
 #include "cli/instances.h"
 #include "packer/arrow_file.h"
 #include "registry/registry.h"
@@ -40,10 +41,12 @@ struct RunFlags {
   std::string net = "user";
   bool publish_all = false, allow_host_loopback = false;
   bool detach = false;  // -d: RunDetached forks, the child runs RunMain with on_guest_up set
-  std::string name, ready_timeout = "120s";
+  std::string name, ready_timeout = "120s", log_max_size = "16M";
   std::string trace_out;  // a traced run (arrow-build --trace, arrow trace): where its lines go
   std::function<void()> on_guest_up;
   CLI::Option* net_opt = nullptr;
+  bool no_seccomp = false;       // built-in VMM: no syscall filters (debugging only)
+  int64_t uid = -1, gid = -1;    // built-in VMM started as root: the ids it drops to
 };
 
 // "30s", "500ms", "2m" or plain seconds ("1.5").
@@ -65,38 +68,11 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
-// `[app] ready = "log:REGEX"` in a detached run: stdout is the instance's log; calls `up` once a
-// line of it matches.
-void WatchLog(const std::regex& re, const std::function<void()>& up) {
-  const int fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  std::string pending;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
-    }
-    pending.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
-      std::string line = pending.substr(0, nl);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (std::regex_search(line, re)) {
-        close(fd);
-        up();
-        return;
-      }
-    }
-    if (pending.size() > 65536) pending.erase(0, pending.size() - 4096);
-  }
-}
-
-// Peak resident memory of the VMM: this process for the built-in VMM (guest pages it touched
-// included), the qemu child for qemu.
-long MaxRssKb(const std::string& vmm) {
+// Peak resident memory of the VMM: its process, a child of this one for both backends (qemu, or
+// the built-in VMM's confined process, guest pages it touched included).
+long MaxRssKb() {
   rusage ru{};
-  getrusage(vmm == "qemu" ? RUSAGE_CHILDREN : RUSAGE_SELF, &ru);
+  getrusage(RUSAGE_CHILDREN, &ru);
   return ru.ru_maxrss;
 }
 
@@ -130,7 +106,7 @@ int Finish(const RunFlags& f, const Report& r) {
         {"vmm", r.vmm},
         {"boot_time_ms", r.boot_ms ? nlohmann::json(*r.boot_ms) : nlohmann::json(nullptr)},
         {"run_time_ms", r.run_ms},
-        {"max_rss_kb", MaxRssKb(r.vmm)}};
+        {"max_rss_kb", MaxRssKb()}};
     if (!r.message.empty()) j["message"] = r.message;
     std::cout << "\n" << j.dump() << std::endl;
   }
@@ -175,6 +151,9 @@ int RunMain(const RunFlags& f) {
   o.net.allow_host_loopback = f.allow_host_loopback;
   o.net.quiet = f.quiet;
   o.qemu_cpu = f.qemu_cpu;
+  o.jail.seccomp = !f.no_seccomp;
+  if (f.uid >= 0) o.jail.uid = static_cast<uid_t>(f.uid);
+  if (f.gid >= 0) o.jail.gid = static_cast<gid_t>(f.gid);
   for (const auto& e : f.env) {
     size_t eq = e.find('=');
     if (eq == 0) return fail("--env '" + e + "': expected KEY=VALUE");
@@ -211,7 +190,7 @@ int RunMain(const RunFlags& f) {
       o.on_guest_up = nullptr;
     } else if (ready.rfind("log:", 0) == 0) {
       o.on_guest_up = [re = ready.substr(4), up = f.on_guest_up] {
-        std::thread([re, up] { WatchLog(std::regex(re, std::regex::extended), up); }).detach();
+        if (auto* log = ConsoleLog::Current()) log->WatchLines(std::regex(re, std::regex::extended), up);
       };
     }
   }
@@ -310,6 +289,14 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
                   "After SIGTERM/Ctrl-C to arrow-run: how long the app may take to exit (default 10s)");
   cmd->add_flag("--allow-host-loopback", f->allow_host_loopback,
                 "Let the guest reach the host's 127.0.0.1 through 10.0.2.2 (off by default)");
+  cmd->add_flag("--no-seccomp", f->no_seccomp,
+                "Built-in VMM: run without its per-thread syscall filters (debugging only; warns)");
+  cmd->add_option("--uid", f->uid,
+                  "Built-in VMM started as root: the user id it continues as (default: nobody)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4294967294}));
+  cmd->add_option("--gid", f->gid,
+                  "Built-in VMM started as root: the group id it continues as (default: nobody's group)")
+      ->check(CLI::Range(int64_t{0}, int64_t{4294967294}));
   cmd->add_flag("-q,--quiet", f->quiet, "App output only: a quiet kernel and no runner chatter");
   cmd->add_flag("--json", f->json,
                 "Finish with one JSON line on stdout: exit status, outcome, boot and run time");
@@ -321,6 +308,8 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
                   "A traced run: record what the app touches (needs an image built for tracing) into FILE")
       ->group("");  // internal: arrow-build --trace and arrow trace run it
   cmd->add_option("--name", f->name, "With -d: the instance's name (unique; default IMAGE-xxxx)");
+  cmd->add_option("--log-max-size", f->log_max_size,
+                  "With -d: console.log rotates to console.log.1 past this size (default 16M; at most twice it on disk)");
   cmd->add_option("--ready-timeout", f->ready_timeout,
                   "With -d: how long the guest may take to come up (default 120s)");
   cmd->callback([f, selected] {
@@ -337,7 +326,12 @@ void AddRun(CLI::App& app, std::function<int()>* selected) {
         std::cerr << "arrow-run: --ready-timeout: " << ready.message() << "\n";
         return runner::kExitRunnerError;
       }
-      DetachSpec d{f->image, f->name, f->publish, f->volumes, *ready};
+      auto log_max = builder::ParseSize(f->log_max_size);
+      if (!log_max) {
+        std::cerr << "arrow-run: --log-max-size: " << log_max.message() << "\n";
+        return runner::kExitRunnerError;
+      }
+      DetachSpec d{f->image, f->name, f->publish, f->volumes, *ready, *log_max};
       std::error_code ec;
       if (!std::filesystem::exists(f->image, ec) && FindCatalogRecipe(f->image)) {
         auto built = CatalogArrow(f->image, f->quiet);  // before the ready timeout starts

@@ -189,6 +189,11 @@ Result<VmmResult> RunWithBuiltin(const packer::ArrowImage& image, const RunOptio
   auto trace = TraceFile::Sink(o.trace_out);
   if (!trace) return trace.error();
   c.on_trace = std::move(*trace);
+  c.jail = o.jail;
+  c.jail.resolv_conf = b->net.enabled && b->net.mode == "user";  // libslirp's DNS forwarding
+  if (!c.jail.seccomp)
+    fprintf(stderr, "arrow-run: warning: --no-seccomp: the VMM runs without its syscall filters "
+                    "(for debugging only; a guest that escapes KVM gets every system call)\n");
   if (b->net.enabled) {
     auto backend = net::CreateBackend(b->net);
     if (!backend) return backend.error();

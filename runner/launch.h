@@ -42,6 +42,8 @@ struct RunOptions {
   // A traced run: arrow-init records what the app touches (arrow.trace=1; the image needs a
   // kernel with the trace fragment) and its control-channel trace lines go to this file.
   std::string trace_out;
+  // The built-in VMM's confinement (--no-seccomp, --uid, --gid); resolv_conf is set here.
+  jail::JailOptions jail;
 };
 
 // A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.

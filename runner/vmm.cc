@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,7 +25,9 @@
 #include "runner/arch/x86_64/page_tables.h"
 #include "runner/arch/x86_64/regs.h"
 #include "runner/devices/legacy/port_bus.h"
+#include "runner/jail/seccomp.h"
 #include "runner/stop.h"
+#include "runner/terminal.h"
 #include "runner/virtio_bus.h"
 #include "runner/vstate/memory.h"
 #include "runner/vstate/vcpu.h"
@@ -54,27 +55,6 @@ class SignalScope {
  private:
   struct sigaction old_kick_ {};
   HostSignals host_;
-};
-
-// Raw mode on a terminal stdin (the guest's line discipline does the editing), restored on
-// every path out of RunVmm.
-class RawTerminal {
- public:
-  explicit RawTerminal(bool enable) {
-    if (!enable || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_) != 0) return;
-    termios raw = saved_;
-    cfmakeraw(&raw);
-    raw.c_oflag |= OPOST | ONLCR;  // keep host-side newline handling for our own messages
-    active_ = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-  }
-  ~RawTerminal() {
-    if (active_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-  }
-  bool active() const { return active_; }
-
- private:
-  termios saved_{};
-  bool active_ = false;
 };
 
 Status LoadLinux(GuestMemory& mem, const VmmConfig& c, const std::string& cmdline) {
@@ -355,6 +335,7 @@ bool Run::HandleExit(Vcpu& v) {
 }
 
 void Run::VcpuLoop(Vcpu& v) {
+  jail::EnterThread(jail::Role::kVcpu);
   v.BindThread();
   sigset_t set;
   sigemptyset(&set);
@@ -377,6 +358,7 @@ void Run::VcpuLoop(Vcpu& v) {
 }
 
 void Run::ConsoleLoop(bool tty) {
+  jail::EnterThread(jail::Role::kConsole);
   bool ctrl_a = false;
   uint8_t in[256], fwd[512];
   while (!stop_.load()) {
@@ -434,9 +416,15 @@ VmmResult Run::Execute() {
   pthread_sigmask(SIG_BLOCK, &set, &old);
   if (virtio_) virtio_->Start();
   for (auto& v : vcpus_) threads_.emplace_back([this, vp = v.get()] { VcpuLoop(*vp); });
-  RawTerminal term(c_.console_input);
-  if (c_.console_input) console_ = std::thread([this, tty = term.active()] { ConsoleLoop(tty); });
+  std::optional<RawTerminal> term;
+  bool tty = c_.console_tty;
+  if (c_.console_input && !c_.console_tty) {  // in-process runs own the terminal themselves
+    term.emplace(true);
+    tty = term->active();
+  }
+  if (c_.console_input) console_ = std::thread([this, tty] { ConsoleLoop(tty); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  jail::EnterThread(jail::Role::kMain);  // last: the threads above have their own profiles
 
   const auto deadline = c_.timeout.count() > 0 ? t0_ + c_.timeout : Clock::time_point::max();
   GracefulStop stop(c_.stop_timeout);
@@ -526,7 +514,7 @@ const char* OutcomeName(Outcome o) {
   return "?";
 }
 
-Result<VmmResult> RunVmm(const VmmConfig& config) {
+Status CheckVmmConfig(const VmmConfig& config) {
   if (config.cpus < 1 || config.cpus > x86::kMaxCpus)
     return Err("vmm: ", std::to_string(config.cpus), " vCPUs requested; 1 to ",
                std::to_string(x86::kMaxCpus), " are supported");
@@ -534,9 +522,15 @@ Result<VmmResult> RunVmm(const VmmConfig& config) {
     auto k = x86::ParseBzImage(config.kernel);
     if (!k) return k.error();
   }
+  return Ok{};
+}
+
+Result<VmmResult> RunVmmHere(const VmmConfig& config, const std::function<Status()>& after_setup) {
+  ARROW_TRY(CheckVmmConfig(config));
   SignalScope signals;
   Run run(config);
   ARROW_TRY(run.Setup());
+  if (after_setup) ARROW_TRY(after_setup());
   return run.Execute();
 }
 

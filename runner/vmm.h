@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "runner/devices/virtio/block.h"
+#include "runner/jail/jail.h"
 #include "runner/net/backend.h"
 
 namespace arrow::runner {
@@ -35,6 +36,8 @@ struct VmmConfig {
   bool irqchip = true;                   // in-kernel PIC/IOAPIC/LAPIC/PIT (always on for Linux)
   std::chrono::milliseconds timeout{0};  // 0 = none
   bool console_input = true;  // forward stdin to COM1 (raw mode on a TTY, Ctrl-A x quits)
+  // Set by the supervisor for its VMM child: stdin relays a terminal it put in raw mode.
+  bool console_tty = false;
   // Where COM1 output goes; default: stdout.
   std::function<void(std::string_view)> console_out;
   // A virtio-net NIC (virtio-mmio device 0) whose frames go to this backend; none when null.
@@ -54,6 +57,8 @@ struct VmmConfig {
   // Trace lines from the control channel (a traced run), called on a vCPU thread.
   std::function<void(const std::string&)> on_trace;
   std::chrono::milliseconds stop_timeout{10000};
+  // The VMM process's confinement (jail.h, seccomp.h): on by default.
+  jail::JailOptions jail;
 };
 
 enum class Outcome {
@@ -77,8 +82,16 @@ struct VmmResult {
 
 const char* OutcomeName(Outcome o);
 
-// Errors (bad kernel, no KVM, KVM set-up failures) come back as Result errors; everything that
-// happens once the guest runs is a VmmResult.
+// Errors (bad kernel, no KVM, KVM set-up failures, a VMM process that broke its seccomp profile
+// or died) come back as Result errors; everything that happens once the guest runs is a
+// VmmResult. With config.jail.enabled the VM runs in a confined child process (vmm_process.cc)
+// and this process supervises it: callbacks run here, host signals are forwarded, the
+// terminal stays here.
 Result<VmmResult> RunVmm(const VmmConfig& config);
+
+// The VM in this process, unconfined except for the per-thread seccomp profiles when
+// jail::Enable() was called; `after_setup` runs between set-up and the first KVM_RUN.
+Status CheckVmmConfig(const VmmConfig& config);
+Result<VmmResult> RunVmmHere(const VmmConfig& config, const std::function<Status()>& after_setup);
 
 }  // namespace arrow::runner

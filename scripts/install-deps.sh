@@ -11,6 +11,8 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libgtest-dev
   # the run half: user-mode networking in-process (libslirp); passt as an optional backend
   libslirp-dev passt
+  # VMM confinement: per-thread seccomp allowlists (docs/security.md)
+  libseccomp-dev
   # the catalog's service apps (recipes/) and the clients their tests use
   nginx-light redis-server redis-tools memcached php-cli postgresql-15 postgresql-client-15
   # storage: ext4 volume images (mke2fs -d) and the EROFS root layer of large apps

@@ -43,6 +43,9 @@ class NetBackend {
   virtual int mtu() const = 0;
   // One line for messages: "user (libslirp 4.7.0)", "passt (pid 123)".
   virtual std::string Describe() const = 0;
+  // The descriptors the backend opened and keeps (its socket, TAP fd, listening sockets): the
+  // confined VMM process keeps these and closes every other inherited one.
+  virtual std::vector<int> fds() const { return {}; }
 
  protected:
   Sink sink_;

@@ -78,6 +78,7 @@ class PasstBackend final : public NetBackend {
   }
   int mtu() const override { return mtu_; }
   std::string Describe() const override { return "passt (pid " + std::to_string(pid_) + ")"; }
+  std::vector<int> fds() const override { return {fd_}; }
 
  private:
   // Said once: the guest keeps running, without a network.

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <list>
 
+#include "runner/jail/jail.h"
 #include "runner/net/guard.h"
 
 namespace arrow::runner::net {
@@ -41,6 +43,7 @@ class SlirpBackend final : public NetBackend {
   }
 
   Status Init();
+  Status InitSlirp();
   void AddPollFds(std::vector<pollfd>& fds, int* timeout_ms, bool can_receive) override;
   void HandlePollFds(std::span<const pollfd> fds) override;
   void Send(std::span<const uint8_t> frame) override {
@@ -54,6 +57,7 @@ class SlirpBackend final : public NetBackend {
   std::string Describe() const override {
     return std::string("user (libslirp ") + slirp_version_string() + ")";
   }
+  std::vector<int> fds() const override { return fds_; }
 
  private:
   static ssize_t SendPacket(const void* buf, size_t len, void* opaque) {
@@ -92,6 +96,7 @@ class SlirpBackend final : public NetBackend {
   std::vector<pollfd>* fill_ = nullptr;
   size_t fill_base_ = 0;
   std::span<const pollfd> polled_;
+  std::vector<int> fds_;  // what slirp_new and the port forwards opened
 };
 
 int SlirpBackend::AddPoll(int fd, int events, void* opaque) {
@@ -120,6 +125,14 @@ int SlirpBackend::GetRevents(int idx, void* opaque) {
 }
 
 Status SlirpBackend::Init() {
+  const auto before = jail::OpenFds();
+  ARROW_TRY(InitSlirp());
+  for (int fd : jail::OpenFds())
+    if (std::find(before.begin(), before.end(), fd) == before.end()) fds_.push_back(fd);
+  return Ok{};
+}
+
+Status SlirpBackend::InitSlirp() {
   SlirpConfig c{};
   c.version = 4;
   c.restricted = 0;

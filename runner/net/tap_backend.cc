@@ -35,6 +35,8 @@ class TapBackend final : public NetBackend {
   int mtu() const override { return mtu_; }
   std::string Describe() const override { return "tap " + name_; }
 
+  std::vector<int> fds() const override { return {fd_}; }
+
  private:
   int fd_;
   std::string name_;

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "runner/jail/seccomp.h"
+
 namespace arrow::runner::virtio {
 namespace {
 
@@ -278,6 +280,7 @@ void VirtioBlock::Stop() {
 }
 
 void VirtioBlock::Loop() {
+  jail::EnterThread(jail::Role::kBlock);
   for (;;) {
     pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {kick_fd_, POLLIN, 0}};
     int r = poll(fds, 2, -1);

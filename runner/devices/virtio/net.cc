@@ -1,6 +1,8 @@
 // virtio-net device and its event thread; see net.h.
 #include "runner/devices/virtio/net.h"
 
+#include "runner/jail/seccomp.h"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -199,6 +201,7 @@ void VirtioNet::Stop() {
 }
 
 void VirtioNet::Loop() {
+  jail::EnterThread(jail::Role::kNet);
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();
