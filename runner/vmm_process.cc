@@ -100,6 +100,10 @@ std::optional<VmmResult> DecodeResult(std::string_view s) {
   auto confine = [&]() -> Status {
     auto done = jail::Confine(c.jail, close_fds);
     if (!done) return Err("confining the VMM: ", done.message());
+    // A uid/gid change clears the parent-death signal: set it again, then make sure the parent
+    // did not go away in between.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);
     if (getenv("ARROW_VMM_DEBUG"))
       fprintf(stderr, "arrow-run: VMM pid %d confined: uid %u gid %u, %s, %d inherited fds closed%s\n",
               getpid(), done->uid, done->gid,

@@ -152,8 +152,16 @@ Result<DiskFile> DiskFile::OpenVolume(const VolumeFlag& v) {
   if (fd < 0)
     return Err("volume ", v.host, ": ", std::strerror(errno),
                errno == EACCES || errno == EROFS ? " (mount it with :ro to only read it)" : "");
-  if (flock(fd, (v.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-    const int e = errno;
+  // A run that was just killed may still hold the lock for a moment: its confined VMM process
+  // ends right after its arrow-run (PR_SET_PDEATHSIG), not with it. Wait up to 2 s for that.
+  int rc = 0, e = 0;
+  for (int tries = 0;; tries++) {
+    rc = flock(fd, (v.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB);
+    e = errno;
+    if (rc == 0 || e != EWOULDBLOCK || tries >= 40) break;
+    usleep(50000);
+  }
+  if (rc != 0) {
     close(fd);
     if (e == EWOULDBLOCK)
       return Err("volume ", v.host, " is in use by another arrow-run",

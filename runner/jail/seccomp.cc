@@ -224,6 +224,7 @@ bool Enabled() { return g_enabled.load(); }
 
 void EnterThread(Role r) {
   if (!g_enabled.load()) return;
+  prctl(PR_SET_NAME, RoleName(r), 0, 0, 0);  // /proc/PID/task/*/comm shows each thread's role
   if (auto st = Install(r); !st) {
     const int fd = g_report_fd.load();
     const std::string m = "E" + st.message();
