@@ -128,6 +128,9 @@ std::string SignalName(int sig) {
 Result<VmmResult> RunVmm(const VmmConfig& config) {
   if (!config.jail.enabled) return RunVmmHere(config, nullptr);
   ARROW_TRY(CheckVmmConfig(config));
+  if ((config.jail.uid || config.jail.gid) && geteuid() != 0)
+    return Err("--uid/--gid: the VMM can only change its ids when arrow-run starts as root (it runs as uid ",
+               std::to_string(geteuid()), ")");
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)

@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
+
+#include "runner/vstate/memory.h"
 
 namespace arrow::runner::fuzz {
 
@@ -16,6 +19,17 @@ struct Input {
     std::memcpy(out, p, k);
     p += k;
     n -= k;
+    return true;
+  }
+  // A guest memory write: a 4-byte address (modulo `span`), a length byte, that many bytes.
+  // False when the input ran out.
+  bool WriteGuest(GuestMemory& mem, uint32_t span) {
+    uint32_t addr;
+    uint8_t len;
+    if (!Take(&addr, 4) || !Take(&len, 1) || n < len) return false;
+    (void)mem.Write(addr % span, std::string_view(reinterpret_cast<const char*>(p), len));
+    p += len;
+    n -= len;
     return true;
   }
 };

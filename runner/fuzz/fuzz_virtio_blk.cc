@@ -56,12 +56,7 @@ void Run(virtio::VirtioBlock& dev, GuestMemory* mem, Input in) {
         break;
       }
       case 2: {
-        uint32_t addr;
-        uint8_t len;
-        if (!in.Take(&addr, 4) || !in.Take(&len, 1) || in.n < len) return;
-        (void)mem->Write(addr % (1 << 20), std::string_view(reinterpret_cast<const char*>(in.p), len));
-        in.p += len;
-        in.n -= len;
+        if (!in.WriteGuest(*mem, 1u << 20)) return;
         break;
       }
       case 3:

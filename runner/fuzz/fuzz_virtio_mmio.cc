@@ -124,12 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case 2: {
-        uint32_t addr;
-        uint8_t len;
-        if (!in.Take(&addr, 4) || !in.Take(&len, 1) || in.n < len) return 0;
-        (void)mem->Write(addr % (1 << 20), std::string_view(reinterpret_cast<const char*>(in.p), len));
-        in.p += len;
-        in.n -= len;
+        if (!in.WriteGuest(*mem, 1u << 20)) return 0;
         break;
       }
       case 3: {

@@ -163,7 +163,9 @@ static void ports(void) {
   static uint8_t buf[64];
   long ops = 0;
   const double end = now() + 90;
-  for (unsigned p = 0; p < 0x10000 && now() < end; p++) {
+  // Up to 0xfffb: a wider access at the very top would run past the I/O permission bitmap, which
+  // the guest kernel answers with SIGSEGV before the VMM ever sees it.
+  for (unsigned p = 0; p < 0xfffc && now() < end; p++) {
     if (skip_port(p)) continue;
     const uint32_t v = rnd();
     switch (v % 6) {
@@ -189,8 +191,14 @@ static void ports(void) {
     }
     ops++;
   }
-  // COM1 may be garbled now; the result goes to the control-free path: stderr is the console
-  // too, so print it and hope, but the exit status below is what the host checks.
+  // Give the UARTs back the settings the guest kernel's driver uses (8N1 without the divisor
+  // latch, DTR/RTS/OUT2, no loopback, receive interrupts), so this line can still be printed;
+  // the exit status below is what the host relies on.
+  for (unsigned base = 0x3f8; base >= 0x2f8; base -= 0x100) {
+    outb(0x03, (uint16_t)(base + 3));
+    outb(0x0b, (uint16_t)(base + 4));
+    outb(0x05, (uint16_t)(base + 1));
+  }
   printf("RESULT ports did %ld accesses\n", ops);
   fflush(stdout);
   outb(42, 0xf4);

@@ -95,6 +95,33 @@ expect_eq "ready log: exit 0" 0 "$status"
 run_capture lr.log "$A" logs lr
 expect_contains "ready log: the line was there when run -d returned" lr.log "listening on 1234"
 "$A" rm -f lr >/dev/null
+
+# A guest flooding its console cannot fill the disk: console.log rotates at --log-max-size into
+# console.log.1, so an instance keeps at most twice that, the newest output included.
+cat >flood.recipe <<'R'
+name = "flood"
+[app]
+exec = "/bin/sh"
+args = ["-c", "yes 'a line of the console flood, 0123456789' | head -c 1500000; echo; echo 'flood done'; sleep 600"]
+ready = "log:^flood done"
+[files]
+include = ["/usr/bin/yes", "/usr/bin/head", "/usr/bin/sleep"]
+R
+run_capture flood.build "$ARROW_BUILD" flood.recipe -o flood.arrow --zstd-level 3
+run_capture flood.out "$A" run -d --vmm qemu --name flood --log-max-size 256K --ready-timeout 300s flood.arrow --net none
+expect_eq "log bound: the flooding instance came up (its last line seen through the rotation)" 0 "$status"
+fdir="$ARROW_STATE_DIR/$(tail -n 1 flood.out)"
+cur=$(stat -c %s "$fdir/console.log" 2>/dev/null || echo missing)
+prev=$(stat -c %s "$fdir/console.log.1" 2>/dev/null || echo missing)
+echo "console.log $cur bytes, console.log.1 $prev bytes after a 1.5 MB flood"
+[ "$cur" != missing ] && [ "$cur" -le 262144 ] && pass "log bound: console.log within 256K" || fail "log bound: console.log is $cur"
+[ "$prev" != missing ] && [ "$prev" -le 262144 ] && pass "log bound: console.log.1 within 256K" || fail "log bound: console.log.1 is $prev"
+run_capture flood.log "$A" logs flood
+expect_contains "log bound: logs end with the newest output" flood.log "flood done"
+total=$(stat -c %s flood.log)
+[ "$total" -le 524288 ] && [ "$total" -gt 262144 ] && pass "log bound: logs print both files ($total bytes)" \
+  || fail "log bound: logs printed $total bytes"
+"$A" rm -f flood >/dev/null
 # A probe that never passes: the ready timeout stops it.
 sed 's|^ready = .*|ready = "tcp:81"|' web.recipe >never.recipe
 run_capture never.build "$ARROW_BUILD" never.recipe -o never.arrow --zstd-level 3
