@@ -47,6 +47,19 @@ std::vector<std::string> Dir(const std::string& path) {
   return out;
 }
 
+// The guest: signal the boot timer (so on_guest_up fires), then spin until the timeout.
+VmmConfig SpinningGuest(const std::string& code, std::chrono::milliseconds timeout) {
+  VmmConfig c;
+  c.kind = GuestKind::kLongMode;
+  c.code = code;
+  c.memory = 16ull << 20;
+  c.timeout = timeout;
+  c.console_input = false;
+  return c;
+}
+
+constexpr char kSpin[] = ".code64\n  mov $0x4f0, %dx\n  out %al, %dx\n1: jmp 1b\n";
+
 struct Seen {
   pid_t vmm = 0;
   std::string status, root_note;
@@ -56,20 +69,10 @@ struct Seen {
 };
 
 TEST(ConfinedRun, TheVmmProcessIsConfinedWhileTheGuestRuns) {
-  auto code = testing::Assemble(R"(
-.code64
-  mov $0x4f0, %dx
-  out %al, %dx
-1: jmp 1b
-)", layout::kHimemStart);
+  auto code = testing::Assemble(kSpin, layout::kHimemStart);
   ASSERT_TRUE(code.ok()) << code.message();
   Seen seen;
-  VmmConfig c;
-  c.kind = GuestKind::kLongMode;
-  c.code = *code;
-  c.memory = 16ull << 20;
-  c.timeout = 1500ms;
-  c.console_input = false;
+  VmmConfig c = SpinningGuest(*code, 1500ms);
   c.on_guest_up = [&seen] {  // here, in the supervisor, while the VMM process runs the guest
     const auto kids = Slurp("/proc/self/task/" + std::to_string(getpid()) + "/children");
     seen.vmm = std::atoi(kids.c_str());
@@ -103,16 +106,10 @@ TEST(ConfinedRun, TheVmmProcessIsConfinedWhileTheGuestRuns) {
 }
 
 TEST(ConfinedRun, TheSupervisorNamesAVmmProcessThatDied) {
-  // A guest that runs long enough for the test to kill the VMM process from the callback.
-  auto code = testing::Assemble(".code64\n  mov $0x4f0, %dx\n  out %al, %dx\n1: jmp 1b\n",
-                                layout::kHimemStart);
+  // The guest runs long enough for the test to kill the VMM process from the callback.
+  auto code = testing::Assemble(kSpin, layout::kHimemStart);
   ASSERT_TRUE(code.ok());
-  VmmConfig c;
-  c.kind = GuestKind::kLongMode;
-  c.code = *code;
-  c.memory = 16ull << 20;
-  c.timeout = 5s;
-  c.console_input = false;
+  VmmConfig c = SpinningGuest(*code, 5s);
   c.on_guest_up = [] {
     const auto kids = Slurp("/proc/self/task/" + std::to_string(getpid()) + "/children");
     kill(std::atoi(kids.c_str()), SIGSEGV);
