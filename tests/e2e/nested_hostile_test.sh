@@ -105,8 +105,9 @@ nested_outer '["/usr/bin/sleep", "/usr/bin/cut", "/usr/bin/cat", "/usr/bin/grep"
   420s '^(RESULT|STUCK|PROGRESS|hostile:|hello:|no-seccomp:)'
 out=nested.out
 expect_eq "nested: outer exit" 0 "$status"
+# 42 comes only after the port phase, the last one (its own report line may be lost: COM1 has
+# just been attacked too).
 expect_contains "hostile: the VMM served every attack and the guest's own exit status came through" "$out" "RESULT hostile exit 42"
-expect_contains "hostile: every I/O port was hit" "$out" "hostile: RESULT ports did"
 expect_contains "hostile: the control-channel attack ran" "$out" "hostile: RESULT control sent"
 grep -a -qE "hostile: RESULT nic sent [1-9][0-9]* frames" "$out" && pass "hostile: random frames reached libslirp" || fail "hostile: no frames sent"
 expect_contains "hostile: /dev/mem reached the virtio-mmio windows (the NIC's, and empty ones)" "$out" "hostile: RESULT mmio devices 1,"
@@ -125,7 +126,7 @@ done
 unfiltered=$(grep -a "^RESULT task" "$out" | grep -vc "Seccomp:2" || true)
 expect_eq "VMM: no thread without a filter" 0 "$unfiltered"
 expect_contains "VMM: an empty root (resolv.conf at most, for libslirp)" "$out" "RESULT root entries: ."
-fds=$(grep -a "^RESULT fd " "$out" | grep -vE "RESULT fd (/dev/kvm|anon_inode:|socket:|pipe:|/dev/null|/tmp/hostile.log)$|RESULT fd (anon_inode:|socket:|pipe:)" || true)
+fds=$(grep -a "^RESULT fd " "$out" | tr -d '\r' | grep -vE "RESULT fd (/dev/kvm|anon_inode:|socket:|pipe:|/dev/null|/tmp/hostile.log)$|RESULT fd (anon_inode:|socket:|pipe:)" || true)
 expect_eq "VMM: holds only KVM, its eventfds, sockets and stdio" "" "$fds"
 expect_contains "after the attack: the next arrow boots normally" "$out" "RESULT hello exit 0"
 expect_contains "after the attack: its output" "$out" "hello: Hello from an arrow!"
