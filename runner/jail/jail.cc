@@ -137,13 +137,16 @@ Result<Confinement> Confine(const JailOptions& o, const std::vector<int>& close_
 
   const bool root = geteuid() == 0;
   if (root) {
+    const Ids ids = DropTarget(o);  // before the empty root hides /etc/passwd
     if (unshare(CLONE_NEWNS) != 0) return Sys("unshare(CLONE_NEWNS)");
     ARROW_TRY(EnterEmptyRoot(o.resolv_conf));
     c.empty_root = true;
-    const Ids ids = DropTarget(o);
     if (setgroups(0, nullptr) != 0) return Sys("setgroups");
     if (setresgid(ids.gid, ids.gid, ids.gid) != 0) return Sys("setresgid");
     if (setresuid(ids.uid, ids.uid, ids.uid) != 0) return Sys("setresuid");
+    uid_t r, e, s;
+    getresuid(&r, &e, &s);
+    if (r != ids.uid || e != ids.uid || s != ids.uid) return Err("the uid did not change");
     if (ids.uid == 0) ARROW_TRY(DropCapabilities());  // --uid 0: root without capabilities
   } else if (auto st = EnterUserNamespace(); !st) {
     c.root_note = st.message();  // e.g. unprivileged user namespaces disabled: host root stays
@@ -152,10 +155,7 @@ Result<Confinement> Confine(const JailOptions& o, const std::vector<int>& close_
     c.empty_root = true;
     ARROW_TRY(DropCapabilities());  // the namespace's capabilities, which we no longer need
   }
-  uid_t r, e, s;
-  getresuid(&r, &e, &s);
-  if (root && (r == 0) != (DropTarget(o).uid == 0)) return Err("the uid did not change");
-  c.uid = e;
+  c.uid = geteuid();
   c.gid = getegid();
   // Not dumpable: no core file, no ptrace or /proc/PID/mem by other processes of the same uid.
   // Last: a credential change resets the flag to fs.suid_dumpable.

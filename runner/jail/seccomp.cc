@@ -87,6 +87,46 @@ std::vector<IoctlRule> Ioctls(Role r) {
   return {};
 }
 
+// The syscalls a role may make only with certain arguments: each comparison is one allowed
+// form (rules for the same syscall are alternatives). The one table both Install and Profile use.
+struct Restricted {
+  std::string name;
+  std::string only;  // what Profile() says of it
+  std::vector<scmp_arg_cmp> forms;
+};
+
+std::vector<Restricted> RestrictedRules(Role r) {
+  const auto eq = [](unsigned arg, scmp_datum_t v) {
+    return scmp_arg_cmp{arg, SCMP_CMP_EQ, v, 0};
+  };
+  const scmp_arg_cmp no_exec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+  std::vector<Restricted> out = {
+      {"mmap", "no PROT_EXEC", {no_exec}},
+      {"mprotect", "no PROT_EXEC", {no_exec}},
+      {"tgkill", "this process only", {eq(0, static_cast<scmp_datum_t>(getpid()))}},
+  };
+  // The run restores its signal handlers on the way out; never SIGSYS's.
+  if (r == Role::kMain) out.push_back({"rt_sigaction", "any signal but SIGSYS", {SCMP_A0(SCMP_CMP_NE, SIGSYS)}});
+  // Discard and write-zeroes; the image never grows.
+  if (r == Role::kBlock)
+    out.push_back({"fallocate", "FALLOC_FL_KEEP_SIZE (never grows the image)",
+                   {SCMP_A1(SCMP_CMP_MASKED_EQ, FALLOC_FL_KEEP_SIZE, FALLOC_FL_KEEP_SIZE)}});
+  if (r == Role::kNet) {
+    out.push_back({"socket", "AF_INET, AF_INET6", {eq(0, AF_INET), eq(0, AF_INET6)}});
+    out.push_back({"fcntl", "F_GETFL, F_SETFL, F_GETFD, F_SETFD",
+                   {eq(1, F_GETFL), eq(1, F_SETFL), eq(1, F_GETFD), eq(1, F_SETFD)}});
+    out.push_back({"openat", "read-only",
+                   {SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, 0)}});
+  }
+  Restricted io{"ioctl", "", {}};
+  for (const auto& i : Ioctls(r)) {
+    io.only += (io.only.empty() ? "" : ", ") + std::string(i.name);
+    io.forms.push_back(SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, i.request));
+  }
+  if (!io.forms.empty()) out.push_back(std::move(io));
+  return out;
+}
+
 std::atomic<int> g_report_fd{-1};
 std::atomic<bool> g_enabled{false};
 thread_local Role t_role = Role::kMain;
@@ -145,20 +185,8 @@ const char* RoleName(Role r) {
 std::vector<Allowed> Profile(Role r) {
   std::vector<Allowed> out;
   for (const char* s : kBase) out.push_back({s, ""});
-  out.push_back({"mmap", "no PROT_EXEC"});
-  out.push_back({"mprotect", "no PROT_EXEC"});
-  out.push_back({"tgkill", "this process only"});
   for (const char* s : Extra(r)) out.push_back({s, ""});
-  if (r == Role::kMain) out.push_back({"rt_sigaction", "any signal but SIGSYS"});
-  if (r == Role::kBlock) out.push_back({"fallocate", "FALLOC_FL_KEEP_SIZE (never grows the image)"});
-  if (r == Role::kNet) {
-    out.push_back({"socket", "AF_INET, AF_INET6"});
-    out.push_back({"fcntl", "F_GETFL, F_SETFL, F_GETFD, F_SETFD"});
-    out.push_back({"openat", "read-only"});
-  }
-  std::string io;
-  for (const auto& i : Ioctls(r)) io += (io.empty() ? "" : ", ") + std::string(i.name);
-  if (!io.empty()) out.push_back({"ioctl", io});
+  for (const auto& rule : RestrictedRules(r)) out.push_back({rule.name, rule.only});
   return out;
 }
 
@@ -184,36 +212,8 @@ Status Install(Role r) {
   } free_ctx{ctx};
   for (const char* s : kBase) ARROW_TRY(Add(ctx, s));
   for (const char* s : Extra(r)) ARROW_TRY(Add(ctx, s));
-  const scmp_arg_cmp no_exec[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)};
-  ARROW_TRY(Add(ctx, "mmap", 1, no_exec));
-  ARROW_TRY(Add(ctx, "mprotect", 1, no_exec));
-  const scmp_arg_cmp own[] = {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid()))};
-  ARROW_TRY(Add(ctx, "tgkill", 1, own));
-  for (const auto& i : Ioctls(r)) {
-    const scmp_arg_cmp req[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, i.request)};
-    ARROW_TRY(Add(ctx, "ioctl", 1, req));
-  }
-  if (r == Role::kMain) {  // the run restores its signal handlers on the way out; never SIGSYS's
-    const scmp_arg_cmp not_sigsys[] = {SCMP_A0(SCMP_CMP_NE, SIGSYS)};
-    ARROW_TRY(Add(ctx, "rt_sigaction", 1, not_sigsys));
-  }
-  if (r == Role::kBlock) {  // discard and write-zeroes; the image never grows
-    const scmp_arg_cmp keep[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, FALLOC_FL_KEEP_SIZE, FALLOC_FL_KEEP_SIZE)};
-    ARROW_TRY(Add(ctx, "fallocate", 1, keep));
-  }
-  if (r == Role::kNet) {
-    for (int family : {AF_INET, AF_INET6}) {
-      const scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family))};
-      ARROW_TRY(Add(ctx, "socket", 1, a));
-    }
-    for (int cmd : {F_GETFL, F_SETFL, F_GETFD, F_SETFD}) {
-      const scmp_arg_cmp a[] = {SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd))};
-      ARROW_TRY(Add(ctx, "fcntl", 1, a));
-    }
-    const scmp_arg_cmp ro[] = {
-        SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, 0)};
-    ARROW_TRY(Add(ctx, "openat", 1, ro));
-  }
+  for (const auto& rule : RestrictedRules(r))
+    for (const auto& form : rule.forms) ARROW_TRY(Add(ctx, rule.name.c_str(), 1, &form));
   const int rc = seccomp_load(ctx);
   if (rc < 0) return Err("seccomp_load (", RoleName(r), "): ", std::strerror(-rc));
   return Ok{};
