@@ -306,6 +306,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.image_override = o.kernel_override;
   ko.source = o.kernel_source;
   ko.jobs = o.kernel_jobs;
+  ko.format = o.kernel_format;
   ko.progress = o.progress;
   ko.needs_block = erofs;
   ko.trace = o.trace_image;  // a trace image's kernel also has fanotify
@@ -435,9 +436,12 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   report.initramfs_bytes = stats->compressed_bytes;
   report.cpio_bytes = stats->cpio_bytes;
 
-  auto kernel_hex = Sha256FileHex(kernel->bzimage);
+  const bool vmlinux = !kernel->vmlinux_zst.empty();
+  const fs::path& kernel_layer = vmlinux ? kernel->vmlinux_zst : kernel->bzimage;
+  auto kernel_hex = Sha256FileHex(kernel_layer);
   if (!kernel_hex) return kernel_hex.error();
-  report.kernel_bytes = fs::file_size(kernel->bzimage);
+  report.kernel_bytes = fs::file_size(kernel_layer);
+  report.kernel_format = vmlinux ? "vmlinux" : "bzimage";
   report.kernel_version = kernel->version;
   report.kernel_origin = kernel->origin;
   std::string cmdline = kDefaultCmdline;
@@ -465,6 +469,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
        {{"version", kernel->version},
         {"release", kernel->release},
         {"digest", "sha256:" + *kernel_hex},
+        {"format", report.kernel_format},
         {"config_digest", kernel->config_digest.empty() ? nlohmann::json(nullptr)
                                                          : nlohmann::json(kernel->config_digest)},
         {"origin", kernel->origin},
@@ -492,7 +497,8 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   wo.mtime = o.mtime;
   wo.ref_name = r.version;
   std::vector<packer::LayerInput> layers = {
-      {packer::kKernelMediaType, kernel->bzimage, "vmlinuz"},
+      vmlinux ? packer::LayerInput{packer::kVmlinuxMediaType, kernel->vmlinux_zst, "vmlinux.zst"}
+              : packer::LayerInput{packer::kKernelMediaType, kernel->bzimage, "vmlinuz"},
       {packer::kInitramfsMediaType, initramfs, "initramfs.cpio.zst"}};
   if (erofs) layers.push_back({packer::kRootfsMediaType, rootfs, "root.erofs"});
   auto digest = packer::WriteArrow(o.output, config, layers, wo);

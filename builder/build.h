@@ -29,6 +29,7 @@ struct BuildOptions {
   std::filesystem::path kernel_override;      // --kernel; else the recipe's image, else tuned
   std::filesystem::path kernel_source;        // --kernel-source for tuned builds (default: Debian's)
   int kernel_jobs = 0;                        // make -j of a tuned build; 0 = cores
+  std::string kernel_format;                  // --kernel-format over [kernel] format; empty = recipe
   std::function<void(std::string_view)> progress;  // kernel build progress lines
   int zstd_level = 19;
   int threads = 0;
@@ -57,7 +58,8 @@ struct BuildReport {
   uint64_t file_bytes = 0;        // sum of packed file sizes
   uint64_t initramfs_bytes = 0;   // compressed
   uint64_t cpio_bytes = 0;        // uncompressed archive
-  uint64_t kernel_bytes = 0;
+  uint64_t kernel_bytes = 0;      // the kernel layer (vmlinux.zst or the bzImage)
+  std::string kernel_format;      // "vmlinux" or "bzimage": what the kernel layer holds
   uint64_t rootfs_bytes = 0;      // the EROFS root layer; 0 without one
   std::string root;               // "initramfs" or "erofs": where the app's files are
   uint64_t arrow_bytes = 0;

@@ -1,11 +1,10 @@
 // Kernel build and cache (see kernel_build.h). Cache layout:
-//   <cache>/kernels/<key>/{bzImage,config,meta.json}   complete entries, never modified
+//   <cache>/kernels/<key>/{bzImage,vmlinux.zst,config,meta.json}   complete entries, never modified
 //   <cache>/kernels/<key>.lock                          flock held while building <key>
 //   <cache>/kernels/.tmp-<key>-<pid>/                   a build in progress (or interrupted)
 //   <cache>/kernels/src/<digest16>/                     unpacked source tarballs
 #include "builder/kernel_build.h"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include "builder/kernel_image.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
+#include "packer/zstd_writer.h"
 
 #ifndef ARROW_SOURCE_DIR
 #define ARROW_SOURCE_DIR "."
@@ -61,6 +61,7 @@ Result<KernelArtifact> ReadEntry(const fs::path& dir) {
                ": malformed kernel cache entry (delete the directory)");
   KernelArtifact a;
   a.bzimage = dir / "bzImage";
+  if (fs::exists(dir / "vmlinux.zst")) a.vmlinux_zst = dir / "vmlinux.zst";
   a.config_file = dir / "config";
   a.key = dir.filename().string();
   a.version = j.value("version", "");
@@ -93,6 +94,24 @@ Status RunMake(const KernelBuildEnv& env, std::vector<std::string> args,
   std::string msg = CommandString(argv) + " failed with exit status " + std::to_string(*rc) + ":";
   for (const auto& l : tail) msg += "\n  " + l;
   return Err(msg);
+}
+
+// The stripped ELF vmlinux the bzImage compresses (`objcopy -R .comment -S vmlinux`): every
+// PT_LOAD segment and the PVH note, no symbols. It is what both VMMs boot without decompressing.
+constexpr uint64_t kMaxVmlinuxBytes = 256ull << 20;
+constexpr char kStrippedVmlinux[] = "arch/x86/boot/compressed/vmlinux.bin";
+
+// vmlinux.bin -> vmlinux.zst, the arrow's kernel layer blob: zstd level 19 with one worker, so one
+// key gives the same bytes on every machine.
+Status CompressVmlinux(const fs::path& in, const fs::path& out) {
+  auto bytes = ReadFile(in);
+  if (!bytes.ok()) return bytes.error();
+  if (!bytes->starts_with("\x7f" "ELF\x02"))
+    return Err(in.string(), ": not a 64-bit ELF file (the stripped vmlinux)");
+  auto w = packer::ZstdFileWriter::Create(out, packer::kMaxKernelZstdLevel, 1);
+  if (!w.ok()) return w.error();
+  ARROW_TRY(w->Write(*bytes));
+  return w->Finish();
 }
 
 // tinyconfig + requested fragments, then the build proper, in `build` (make O=).
@@ -137,9 +156,9 @@ Status BuildKernelTree(const KernelPlan& plan, const fs::path& src, const fs::pa
     }
   };
   ARROW_TRY(RunMake(env, {C, O, "-j" + std::to_string(jobs), "bzImage"}, on_line));
-  if (!fs::exists(build / "arch/x86/boot/bzImage"))
-    return Err("make bzImage succeeded but ", (build / "arch/x86/boot/bzImage").string(),
-               " is missing");
+  for (const char* out : {"arch/x86/boot/bzImage", kStrippedVmlinux})
+    if (!fs::exists(build / out))
+      return Err("make bzImage succeeded but ", (build / out).string(), " is missing");
   return Ok{};
 }
 
@@ -158,18 +177,7 @@ KernelBuildEnv KernelBuildEnv::FromEnvironment() {
   KernelBuildEnv env;
   const char* v = std::getenv("ARROW_KERNEL_CONFIGS");
   env.configs_dir = (v && *v) ? fs::path(v) : fs::path(ARROW_SOURCE_DIR) / "kernel-configs";
-  if ((v = std::getenv("ARROW_CACHE_DIR")) && *v) {
-    env.cache_dir = v;
-  } else if ((v = std::getenv("XDG_CACHE_HOME")) && *v == '/') {
-    env.cache_dir = fs::path(v) / "arrow";
-  } else {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) {
-      const passwd* pw = ::getpwuid(::getuid());
-      home = pw ? pw->pw_dir : "/tmp";
-    }
-    env.cache_dir = fs::path(home) / ".cache" / "arrow";
-  }
+  env.cache_dir = DefaultCacheDir();
   return env;
 }
 
@@ -194,8 +202,9 @@ Result<fs::path> ResolveKernelFragment(std::string_view name, const KernelBuildE
 
 std::string KernelCacheKey(const std::string& source_identity, const KernelConfig& requested,
                            const std::string& compiler) {
-  // Bump the version when the way a config is turned into a kernel changes.
-  std::string in = "arrow-kernel-v1\narch x86_64\nbase tinyconfig\nsource " + source_identity +
+  // Bump the version when the way a config is turned into a kernel changes (v2: entries carry
+  // vmlinux.zst).
+  std::string in = "arrow-kernel-v2\narch x86_64\nbase tinyconfig\nsource " + source_identity +
                    "\ncompiler " + compiler + "\nrequested\n" + requested.Text();
   return Sha256Hex(in).substr(0, 32);
 }
@@ -242,6 +251,12 @@ Result<KernelArtifact> SealEntry(const KernelPlan& plan, const fs::path& dir, co
                                  const std::string& origin) {
   auto info = ReadKernelImage(dir / "bzImage");
   if (!info.ok()) return info.error();
+  auto vmlinux = ReadFile(dir / "vmlinux.zst");
+  if (!vmlinux.ok()) return Err("the kernel's stripped vmlinux: ", vmlinux.message());
+  auto elf = packer::ZstdDecompress(*vmlinux, kMaxVmlinuxBytes);
+  if (!elf.ok()) return Err((dir / "vmlinux.zst").string(), ": ", elf.message());
+  if (!elf->starts_with("\x7f" "ELF\x02"))
+    return Err((dir / "vmlinux.zst").string(), ": does not hold a 64-bit ELF vmlinux");
   auto config_text = ReadFile(dir / "config");
   if (!config_text.ok()) return config_text.error();
   std::error_code ec;
@@ -255,11 +270,14 @@ Result<KernelArtifact> SealEntry(const KernelPlan& plan, const fs::path& dir, co
   nlohmann::json meta = {{"version", a.version},           {"config_digest", a.config_digest},
                          {"created", a.created},           {"fragments", a.fragments},
                          {"source", plan.source.identity}, {"compiler", plan.compiler},
-                         {"bzimage_size", fs::file_size(dir / "bzImage", ec)}, {"origin", origin}};
+                         {"bzimage_size", fs::file_size(dir / "bzImage", ec)},
+                         {"vmlinux_size", elf->size()},   {"vmlinux_zst_size", vmlinux->size()},
+                         {"origin", origin}};
   ARROW_TRY(WriteFileAtomic(dir / "meta.json", meta.dump(2) + "\n"));
   fs::rename(dir, entry, ec);
   if (ec) return Err(entry.string(), ": cannot move the kernel into the cache: ", ec.message());
   a.bzimage = entry / "bzImage";
+  a.vmlinux_zst = entry / "vmlinux.zst";
   a.config_file = entry / "config";
   return a;
 }
@@ -341,6 +359,8 @@ Result<KernelArtifact> EnsureKernel(const KernelSpec& spec, const KernelBuildEnv
   fs::copy_file(build / "arch/x86/boot/bzImage", tmp.path / "bzImage", ec);
   if (!ec) fs::copy_file(build / ".config", tmp.path / "config", ec);
   if (ec) return Err(tmp.path.string(), ": cannot copy build outputs: ", ec.message());
+  Say(env, "[kernel] compressing the stripped vmlinux (zstd 19) for the arrow's kernel layer");
+  ARROW_TRY(CompressVmlinux(build / kStrippedVmlinux, tmp.path / "vmlinux.zst"));
   fs::remove_all(build, ec);
   fs::remove(tmp.path / "allconfig", ec);
   auto sealed = SealEntry(plan, tmp.path, entry, "compiled");

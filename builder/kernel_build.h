@@ -32,6 +32,9 @@ struct KernelSpec {
 
 struct KernelArtifact {
   std::filesystem::path bzimage;       // <cache>/kernels/<key>/bzImage
+  // <cache>/kernels/<key>/vmlinux.zst: the stripped ELF vmlinux, zstd-compressed (the arrow's
+  // kernel layer); empty for an entry made before kernels carried one.
+  std::filesystem::path vmlinux_zst;
   std::filesystem::path config_file;   // <cache>/kernels/<key>/config (the final .config)
   std::string version;                 // kernel release from the bzImage header, "6.1.192"
   std::string config_digest;           // "sha256:<hex>" of the final .config
@@ -50,8 +53,8 @@ struct KernelBuildEnv {
   std::function<void(std::string_view line)> progress;  // one line per phase; may be empty
   // The make program (tests substitute a fake); empty = {"make"}.
   std::vector<std::string> make;
-  // On a miss, before compiling (under the key's lock): may put the kernel's `bzImage` and final
-  // `config` into `dir` (a kernel registry does) and return true. They are checked against the
+  // On a miss, before compiling (under the key's lock): may put the kernel's `bzImage`,
+  // `vmlinux.zst` and final `config` into `dir` (a kernel registry does) and return true. They are checked against the
   // plan (a readable bzImage; every requested option in the config) and installed instead of
   // compiling. false, an error, or a rejected kernel: one line says so and the kernel is
   // compiled; a kernel cache never fails a build.

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "packer/zstd_writer.h"
 
 namespace arrow::builder {
 namespace fs = std::filesystem;
@@ -32,7 +33,8 @@ case "$target" in
     echo build >> "$FAKE_LOG"
     sleep "${FAKE_SLEEP:-0}"
     [ -n "$FAKE_FAIL" ] && { echo "error: fake failure"; exit 2; }
-    mkdir -p "$O/arch/x86/boot" && cp "$FAKE_BZIMAGE" "$O/arch/x86/boot/bzImage" ;;
+    mkdir -p "$O/arch/x86/boot/compressed" && cp "$FAKE_BZIMAGE" "$O/arch/x86/boot/bzImage"
+    printf '\177ELF\002\001\001 fake vmlinux' > "$O/arch/x86/boot/compressed/vmlinux.bin" ;;
 esac
 )";
 
@@ -145,6 +147,12 @@ TEST_F(KernelCache, BuildsOnceThenHitsQuickly) {
   EXPECT_EQ(a->version, "6.1.99-fake");
   EXPECT_EQ(a->config_digest.substr(0, 7), "sha256:");
   EXPECT_EQ(a->bzimage, env_.cache_dir / "kernels" / a->key / "bzImage");
+  EXPECT_EQ(a->vmlinux_zst, env_.cache_dir / "kernels" / a->key / "vmlinux.zst");
+  auto zst = ReadFile(a->vmlinux_zst);
+  ASSERT_TRUE(zst.ok());
+  auto elf = packer::ZstdDecompress(*zst, 1 << 20);
+  ASSERT_TRUE(elf.ok()) << elf.message();
+  EXPECT_EQ(*elf, "\x7f" "ELF\x02\x01\x01 fake vmlinux");
   EXPECT_TRUE(fs::exists(a->config_file));
   EXPECT_FALSE(progress.empty());
   auto t0 = std::chrono::steady_clock::now();
@@ -311,20 +319,39 @@ TEST_F(KernelCache, FetchedKernelIsCheckedAndInstalledInsteadOfCompiling) {
   env_.compiled = [&](const KernelArtifact& a) { compiled.push_back(a.key); };
   const std::string good_config = "CONFIG_64BIT=y\n# CONFIG_PCI is not set\nCONFIG_EXTRA=y\n";
   std::string config = good_config;
+  std::string vmlinux;
   bool offered = true;
   env_.fetch = [&](const KernelPlan& plan, const fs::path& dir) -> Result<bool> {
     EXPECT_EQ(plan.key, Key(spec_));
     if (!offered) return Err("registry r: cannot reach it");
     fs::copy_file(tmp_->path() / "bzImage.fake", dir / "bzImage");
     Write(dir / "config", config);
+    if (vmlinux.empty()) return true;  // a registry that lacks the vmlinux layer
+    auto w = packer::ZstdFileWriter::Create(dir / "vmlinux.zst", 3, 1);
+    EXPECT_TRUE(w.ok() && w->Write(vmlinux).ok() && w->Finish().ok());
     return true;
   };
+  // A kernel without its vmlinux, or whose vmlinux is not an ELF file, is rejected.
+  for (std::string bad : {"", "not an ELF file"}) {
+    vmlinux = bad;
+    progress.clear();
+    auto r = EnsureKernel(spec_, env_);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_FALSE(r->pulled) << bad;
+    ASSERT_FALSE(progress.empty());
+    EXPECT_NE(progress[0].find("rejected the fetched kernel"), std::string::npos) << progress[0];
+    EXPECT_NE(progress[0].find("vmlinux"), std::string::npos) << progress[0];
+    ASSERT_TRUE(PruneKernelCache(env_, true).ok());
+  }
+  compiled.clear();
+  ASSERT_EQ(Builds(), 2);
+  vmlinux = "\x7f" "ELF\x02\x01\x01 a fetched vmlinux";
   // A kernel whose .config lacks a requested option is rejected, and the kernel is compiled.
   config = "# CONFIG_PCI is not set\n";
   auto a = EnsureKernel(spec_, env_);
   ASSERT_TRUE(a.ok()) << a.message();
   EXPECT_FALSE(a->pulled);
-  EXPECT_EQ(Builds(), 1);
+  EXPECT_EQ(Builds(), 3);
   EXPECT_EQ(compiled, std::vector<std::string>{a->key});
   bool rejected = false;
   for (const auto& l : progress) rejected |= l.find("rejected the fetched kernel " + a->key) != std::string::npos && l.ends_with("; compiling locally");
@@ -336,7 +363,8 @@ TEST_F(KernelCache, FetchedKernelIsCheckedAndInstalledInsteadOfCompiling) {
   auto b = EnsureKernel(spec_, env_);
   ASSERT_TRUE(b.ok()) << b.message();
   EXPECT_TRUE(b->pulled);
-  EXPECT_EQ(Builds(), 1);
+  EXPECT_EQ(Builds(), 3);
+  EXPECT_TRUE(fs::exists(b->vmlinux_zst));
   EXPECT_EQ(compiled.size(), 1u);
   EXPECT_EQ(b->version, "6.1.99-fake");
   auto again = EnsureKernel(spec_, env_);
@@ -351,7 +379,7 @@ TEST_F(KernelCache, FetchedKernelIsCheckedAndInstalledInsteadOfCompiling) {
   spec_.config = (tmp_->path() / "configs/net.config").string();
   auto c = EnsureKernel(spec_, env_);
   ASSERT_TRUE(c.ok()) << c.message();
-  EXPECT_EQ(Builds(), 2);
+  EXPECT_EQ(Builds(), 4);
   ASSERT_FALSE(progress.empty());
   EXPECT_EQ(progress[0], "[kernel] registry r: cannot reach it; compiling locally");
   for (const auto& n : KernelsDir()) EXPECT_EQ(n.find("fetch"), std::string::npos) << n;  // no leftovers

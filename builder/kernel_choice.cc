@@ -44,6 +44,8 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
                                   const fs::path& scratch) {
   ChosenKernel k;
   if (!o.image_override.empty() || !r.kernel.image.empty()) {
+    if (o.format == "vmlinux")
+      return Err("--kernel-format vmlinux needs a tuned kernel: a prebuilt image is stored as its bzImage");
     k.bzimage = o.image_override.empty() ? RecipePath(r, r.kernel.image) : o.image_override;
     k.origin = "image: " + k.bzimage.string();
   } else {
@@ -80,6 +82,19 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     const bool mmio = cfg->find("\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y") != std::string::npos;
     k.virtio_net = mmio && cfg->find("\nCONFIG_VIRTIO_NET=y") != std::string::npos;
     k.virtio_blk = mmio && cfg->find("\nCONFIG_VIRTIO_BLK=y") != std::string::npos;
+    const std::string format = o.format.empty() ? r.kernel.format : o.format;
+    if (format == "vmlinux") {
+      if (art->vmlinux_zst.empty())
+        return Err("kernel cache entry ", art->bzimage.parent_path().string(),
+                   " has no vmlinux.zst (made by an older arrow-build): delete it to rebuild");
+      // qemu boots a vmlinux only through its PVH entry; the built-in VMM needs none.
+      if (cfg->find("\nCONFIG_PVH=y") == std::string::npos)
+        return Err("tuned kernel '", spec.config, "': its config lacks CONFIG_PVH=y, without which qemu "
+                   "cannot boot the vmlinux: add it to the fragment or set [kernel] format = \"bzimage\"");
+      k.vmlinux_zst = art->vmlinux_zst;
+    } else if (format != "bzimage") {
+      return Err("kernel format '", format, "': expected vmlinux or bzimage");
+    }
     k.erofs_root = k.virtio_blk.value_or(false) &&
                    cfg->find("\nCONFIG_EROFS_FS=y") != std::string::npos &&
                    cfg->find("\nCONFIG_OVERLAY_FS=y") != std::string::npos;

@@ -24,6 +24,7 @@ struct KernelChoiceOptions {
   std::function<void(std::string_view)> progress;
   bool needs_block = false;  // an EROFS root layer: the tuned kernel gets `block`
   bool trace = false;        // a trace image: `trace` (fanotify) last, after the automatic ones
+  std::string format;        // --kernel-format: "vmlinux" or "bzimage" over the recipe's; empty = recipe
   // A kernel registry's hooks for a tuned kernel the cache lacks (KernelBuildEnv).
   std::function<Result<bool>(const KernelPlan&, const std::filesystem::path&)> kernel_fetch;
   std::function<void(const KernelArtifact&)> kernel_compiled;
@@ -37,6 +38,9 @@ struct PackedModule {
 
 struct ChosenKernel {
   std::filesystem::path bzimage;
+  // Tuned kernels in the "vmlinux" format: the cached stripped ELF vmlinux, zstd-compressed,
+  // which becomes the kernel layer instead of the bzImage. Empty: the bzImage is the layer.
+  std::filesystem::path vmlinux_zst;
   std::string version;        // "6.1.192", "6.1.0-56-amd64"
   std::string release;        // the whole kernel_version string of the header
   std::string config_digest;  // "sha256:..." of the tuned .config; empty for a prebuilt image

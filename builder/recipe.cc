@@ -214,7 +214,7 @@ void ParseRules(Checker& c, const toml::table& rules, Recipe& r) {
 }
 
 void ParseKernel(Checker& c, const toml::table& k, Recipe& r) {
-  c.CheckKeys(k, "kernel", {"config", "features", "image", "modules", "cmdline"});
+  c.CheckKeys(k, "kernel", {"config", "features", "image", "modules", "cmdline", "format"});
   if (auto v = c.String(k, "config")) r.kernel.config = *v;
   r.kernel.features = c.StringArray(k, "features");
   if (auto v = c.String(k, "image")) r.kernel.image = *v;
@@ -225,6 +225,15 @@ void ParseKernel(Checker& c, const toml::table& k, Recipe& r) {
     c.Fail(k.get(k.get("config") ? "config" : "features")->source(),
            "[kernel] takes either image (a prebuilt kernel) or config/features (a tuned one), "
            "not both");
+  if (auto v = c.String(k, "format")) {
+    if (*v != "vmlinux" && *v != "bzimage")
+      c.Fail(k.get("format")->source(), "[kernel] format must be \"vmlinux\" or \"bzimage\", not \"" + *v + "\"");
+    else if (!r.kernel.image.empty() && *v == "vmlinux")
+      c.Fail(k.get("format")->source(),
+             "format = \"vmlinux\" needs a tuned kernel: a prebuilt [kernel] image is stored as its bzImage");
+    r.kernel.format = *v;
+  }
+  if (!r.kernel.image.empty()) r.kernel.format = "bzimage";
   if (k.get("modules") && r.kernel.image.empty())
     c.Fail(k.get("modules")->source(),
            "'modules' needs a prebuilt [kernel] image: tuned kernels have no module support "

@@ -74,6 +74,10 @@ struct Recipe {
     std::string image;                  // host path of a prebuilt bzImage (instead of config)
     std::vector<std::string> modules;   // with image: modules to load at boot (+ dependencies)
     std::string cmdline;                // appended to Arrow's default kernel command line
+    // How a tuned kernel is stored in the arrow: "vmlinux" (the stripped ELF, zstd-compressed as
+    // the layer; no decompression at boot) or "bzimage" (self-decompressing, the old layout). A
+    // prebuilt image is always stored as the bzImage it is.
+    std::string format = "vmlinux";
   } kernel;
 
   struct Image {

@@ -135,6 +135,16 @@ TEST(Recipe, KernelTunedOrPrebuilt) {
       "t.recipe");
   ASSERT_TRUE(pre.ok()) << pre.message();
   EXPECT_EQ(pre->kernel.modules, std::vector<std::string>{"kvm-amd"});
+  EXPECT_EQ(tuned->kernel.format, "vmlinux");  // the default for a tuned kernel
+  EXPECT_EQ(pre->kernel.format, "bzimage");    // a prebuilt image stays what it is
+  auto old = ParseRecipe("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nformat = \"bzimage\"\n", "t.recipe");
+  ASSERT_TRUE(old.ok()) << old.message();
+  EXPECT_EQ(old->kernel.format, "bzimage");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nformat = \"elf\"\n"),
+            "t.recipe:5:10: [kernel] format must be \"vmlinux\" or \"bzimage\", not \"elf\"");
+  EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nimage = \"/v\"\nformat = \"vmlinux\"\n"),
+            "t.recipe:6:10: format = \"vmlinux\" needs a tuned kernel: a prebuilt [kernel] image is "
+            "stored as its bzImage");
   EXPECT_EQ(ErrorOf("name = \"x\"\n[app]\nexec = \"/a\"\n[kernel]\nimage = \"/v\"\nfeatures = [\"net\"]\n"),
             "t.recipe:6:12: [kernel] takes either image (a prebuilt kernel) or config/features (a "
             "tuned one), not both");

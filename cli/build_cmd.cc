@@ -30,8 +30,8 @@ void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r,
               HumanSize(r.initramfs_bytes).c_str(),
               r.initramfs_bytes ? double(r.cpio_bytes) / double(r.initramfs_bytes) : 0.0);
   if (r.rootfs_bytes) std::printf("root: EROFS layer %s\n", HumanSize(r.rootfs_bytes).c_str());
-  std::printf("kernel %s (%s), %s\n", r.kernel_version.c_str(), r.kernel_origin.c_str(),
-              HumanSize(r.kernel_bytes).c_str());
+  std::printf("kernel %s (%s), %s %s\n", r.kernel_version.c_str(), r.kernel_origin.c_str(),
+              r.kernel_format == "vmlinux" ? "vmlinux.zst" : "bzImage", HumanSize(r.kernel_bytes).c_str());
   std::printf("wrote %s (%s), manifest %s\n", o.output.c_str(), HumanSize(r.arrow_bytes).c_str(),
               r.manifest_digest.c_str());
 }
@@ -40,7 +40,7 @@ void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r,
 
 void AddBuild(CLI::App& app, std::function<int()>* selected) {
   struct Flags {
-    std::string recipe, output, sysroot = "/", kernel, kernel_source, push;
+    std::string recipe, output, sysroot = "/", kernel, kernel_source, push, kernel_format;
     int level = 19, threads = 0, jobs = 0;
     bool quiet = false, list = false, plain_http = false, verify = false, trace = false;
     std::string vmm = "auto", kernel_registry;
@@ -58,6 +58,10 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
                 "Run the app in a VM first ([trace] runs and probes) and pack only what it touches "
                 "from the [files] include trees, plus the static closure and [trace] keep");
   cmd->add_option("--vmm", f->vmm, "builtin, qemu or auto: for the traced runs and --verify");
+  cmd->add_option("--kernel-format", f->kernel_format,
+                  "How the tuned kernel is stored: vmlinux (uncompressed at boot; the default) or "
+                  "bzimage (self-decompressing, the old layout); overrides [kernel] format")
+      ->check(CLI::IsMember({"vmlinux", "bzimage"}));
   cmd->add_option("--kernel-source", f->kernel_source,
                   "Linux source dir or tarball for a tuned kernel (default: Debian's linux-source-6.1)");
   cmd->add_option("-j,--jobs", f->jobs, "make -j for a tuned kernel build (default: all cores)")
@@ -85,6 +89,7 @@ void AddBuild(CLI::App& app, std::function<int()>* selected) {
       o.sysroot = f->sysroot;
       o.kernel_override = f->kernel;
       o.kernel_source = f->kernel_source;
+      o.kernel_format = f->kernel_format;
       o.kernel_jobs = f->jobs;
       if (!f->quiet) o.progress = [](std::string_view l) { std::cerr << l << "\n"; };
       std::optional<registry::Reference> push_ref;

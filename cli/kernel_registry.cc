@@ -17,7 +17,7 @@ std::string KernelRegistry(const std::string& flag) {
 
 std::string PublishKernel(const builder::KernelArtifact& k, const std::string& repo, const registry::ClientOptions& co) {
   registry::KernelMeta meta{k.key, k.version, k.config_digest, k.fragments};
-  auto r = registry::PushKernel(k.bzimage, k.config_file, meta, repo, co);
+  auto r = registry::PushKernel(k.bzimage, k.vmlinux_zst, k.config_file, meta, repo, co);
   if (!r) return r.message();
   std::fprintf(stderr, "[kernel] pushed kernel %s to %s (%s, %d blob(s) uploaded)\n", k.key.c_str(),
                r->reference.c_str(), r->manifest_digest.c_str(), r->blobs_uploaded);

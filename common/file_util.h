@@ -14,6 +14,10 @@
 namespace arrow {
 
 Result<std::string> ReadFile(const std::filesystem::path& path);
+
+// Arrow's cache (kernels, registry blobs, decompressed kernel layers): $ARROW_CACHE_DIR, else
+// $XDG_CACHE_HOME/arrow (when absolute), else ~/.cache/arrow ($HOME, else the passwd entry).
+std::filesystem::path DefaultCacheDir();
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data);
 
 class AtomicFile {

@@ -1,7 +1,8 @@
 // The .arrow file: an OCI image-layout archive (tar of oci-layout, index.json, blobs/sha256/*).
 //
 // One manifest (artifactType application/vnd.arrow.image.v1) with a config blob
-// (application/vnd.arrow.config.v1+json) and its layers: the kernel (application/vnd.arrow.kernel.v1),
+// (application/vnd.arrow.config.v1+json) and its layers: the kernel (a zstd-compressed ELF vmlinux,
+// application/vnd.arrow.kernel.v1.elf+zstd, or a bzImage, application/vnd.arrow.kernel.v1),
 // the initramfs (application/vnd.arrow.initramfs.v1.cpio+zstd) and, for a large app, its files
 // as a read-only EROFS root (application/vnd.arrow.rootfs.v1.erofs). Written reproducibly
 // (sorted members, fixed mtime, uid/gid 0) and atomically. Reading verifies every digest and size
@@ -21,7 +22,9 @@ namespace arrow::packer {
 
 inline constexpr char kArtifactType[] = "application/vnd.arrow.image.v1";
 inline constexpr char kConfigMediaType[] = "application/vnd.arrow.config.v1+json";
-inline constexpr char kKernelMediaType[] = "application/vnd.arrow.kernel.v1";
+inline constexpr char kKernelMediaType[] = "application/vnd.arrow.kernel.v1";  // a bzImage
+// A stripped ELF vmlinux, zstd-compressed (only as the blob: the VMMs boot it uncompressed).
+inline constexpr char kVmlinuxMediaType[] = "application/vnd.arrow.kernel.v1.elf+zstd";
 inline constexpr char kInitramfsMediaType[] = "application/vnd.arrow.initramfs.v1.cpio+zstd";
 inline constexpr char kRootfsMediaType[] = "application/vnd.arrow.rootfs.v1.erofs";
 inline constexpr char kManifestMediaType[] = "application/vnd.oci.image.manifest.v1+json";

@@ -6,7 +6,6 @@
 // hardlink set's data once (on the last member); the reader gives every member that content.
 #include <archive.h>
 #include <archive_entry.h>
-#include <zstd.h>
 
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "common/file_util.h"
 #include "packer/archive_error.h"
 #include "packer/initramfs.h"
+#include "packer/zstd_writer.h"
 
 namespace arrow::packer {
 namespace {
@@ -21,46 +21,10 @@ namespace {
 struct ReadDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
-struct DCtxDeleter {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
-
 bool IsZstd(const std::string& b) {
   return b.size() >= 4 && static_cast<unsigned char>(b[0]) == 0x28 &&
          static_cast<unsigned char>(b[1]) == 0xb5 && static_cast<unsigned char>(b[2]) == 0x2f &&
          static_cast<unsigned char>(b[3]) == 0xfd;
-}
-
-Result<std::string> Decompress(const std::string& in, uint64_t max_out) {
-  std::unique_ptr<ZSTD_DCtx, DCtxDeleter> d(ZSTD_createDCtx());
-  if (!d) return Err("out of memory");
-  ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, 27);
-  std::string out;
-  std::string buf(ZSTD_DStreamOutSize(), '\0');
-  ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  size_t last = 0;
-  while (ib.pos < ib.size) {
-    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
-    last = ZSTD_decompressStream(d.get(), &ob, &ib);
-    if (ZSTD_isError(last))
-      return Err("corrupt zstd data at input offset ", std::to_string(ib.pos), ": ",
-                 ZSTD_getErrorName(last));
-    if (out.size() + ob.pos > max_out)
-      return Err("decompressed size exceeds the limit of ", std::to_string(max_out), " bytes");
-    out.append(buf.data(), ob.pos);
-    if (ob.pos == 0 && ib.pos == ib.size) break;
-  }
-  // Flush whatever the decoder still holds for the last frame.
-  while (last != 0) {
-    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
-    last = ZSTD_decompressStream(d.get(), &ob, &ib);
-    if (ZSTD_isError(last)) return Err("corrupt zstd data: ", ZSTD_getErrorName(last));
-    if (out.size() + ob.pos > max_out)
-      return Err("decompressed size exceeds the limit of ", std::to_string(max_out), " bytes");
-    out.append(buf.data(), ob.pos);
-    if (ob.pos == 0 && last != 0) return Err("truncated zstd data (frame not finished)");
-  }
-  return out;
 }
 
 Result<std::vector<CpioEntry>> ParseCpio(const std::string& cpio) {
@@ -143,7 +107,7 @@ Result<std::vector<CpioEntry>> ReadInitramfsMemory(const std::string& bytes,
       return Err("cpio archive exceeds the limit of ", std::to_string(max_uncompressed_bytes), " bytes");
     return ParseCpio(bytes);
   }
-  auto cpio = Decompress(bytes, max_uncompressed_bytes);
+  auto cpio = ZstdDecompress(bytes, max_uncompressed_bytes);
   if (!cpio.ok()) return cpio.error();
   return ParseCpio(*cpio);
 }

@@ -3,6 +3,7 @@
 
 #include <zstd.h>
 
+#include <memory>
 #include <thread>
 
 namespace arrow::packer {
@@ -72,5 +73,45 @@ Status ZstdFileWriter::Finish() {
   ARROW_TRY(Drain({}, true));
   return file_.Commit();
 }
+
+namespace {
+struct DCtxDeleter {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+}  // namespace
+
+Result<std::string> ZstdDecompress(const std::string& in, uint64_t max_out) {
+  std::unique_ptr<ZSTD_DCtx, DCtxDeleter> d(ZSTD_createDCtx());
+  if (!d) return Err("out of memory");
+  ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, 27);
+  std::string out;
+  std::string buf(ZSTD_DStreamOutSize(), '\0');
+  ZSTD_inBuffer ib{in.data(), in.size(), 0};
+  size_t last = 0;
+  while (ib.pos < ib.size) {
+    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+    last = ZSTD_decompressStream(d.get(), &ob, &ib);
+    if (ZSTD_isError(last))
+      return Err("corrupt zstd data at input offset ", std::to_string(ib.pos), ": ",
+                 ZSTD_getErrorName(last));
+    if (out.size() + ob.pos > max_out)
+      return Err("decompressed size exceeds the limit of ", std::to_string(max_out), " bytes");
+    out.append(buf.data(), ob.pos);
+    if (ob.pos == 0 && ib.pos == ib.size) break;
+  }
+  // Flush whatever the decoder still holds for the last frame.
+  while (last != 0) {
+    ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+    last = ZSTD_decompressStream(d.get(), &ob, &ib);
+    if (ZSTD_isError(last)) return Err("corrupt zstd data: ", ZSTD_getErrorName(last));
+    if (out.size() + ob.pos > max_out)
+      return Err("decompressed size exceeds the limit of ", std::to_string(max_out), " bytes");
+    out.append(buf.data(), ob.pos);
+    if (ob.pos == 0 && last != 0) return Err("truncated zstd data (frame not finished)");
+  }
+  return out;
+}
+
 
 }  // namespace arrow::packer

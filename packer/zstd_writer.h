@@ -47,6 +47,10 @@ class ZstdFileWriter {
   uint64_t in_ = 0, out_ = 0;
 };
 
+// Decompresses every zstd frame of `in`, refusing output beyond `max_out` bytes (a few input
+// bytes can claim gigabytes) and truncated or corrupt frames; errors name the input offset.
+Result<std::string> ZstdDecompress(const std::string& in, uint64_t max_out);
+
 // Checks a level against the kernel's limit; the message says what to do.
 Status CheckZstdLevel(int level);
 

@@ -28,13 +28,18 @@ nlohmann::json Descriptor(const std::string& media_type, const std::string& data
 
 }  // namespace
 
-Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::filesystem::path& config,
-                              const KernelMeta& meta, const std::string& repo, const ClientOptions& o) {
+Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::filesystem::path& vmlinux_zst,
+                              const std::filesystem::path& config, const KernelMeta& meta,
+                              const std::string& repo, const ClientOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto ref = KernelRef(repo, meta.key);
   if (!ref.ok()) return ref.error();
   auto kernel = ReadFile(bzimage);
   if (!kernel.ok()) return kernel.error();
+  if (vmlinux_zst.empty())
+    return Err(bzimage.parent_path().string(), ": the cache entry has no vmlinux.zst (made by an older arrow-build)");
+  auto vmlinux = ReadFile(vmlinux_zst);
+  if (!vmlinux.ok()) return vmlinux.error();
   auto cfg = ReadFile(config);
   if (!cfg.ok()) return cfg.error();
   if (Sha256Digest(*cfg) != meta.config_digest)
@@ -47,12 +52,13 @@ Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::f
       {"mediaType", packer::kManifestMediaType},
       {"artifactType", kKernelArtifactType},
       {"config", Descriptor(kKernelCacheConfigType, config_blob)},
-      {"layers", {Descriptor(packer::kKernelMediaType, *kernel), Descriptor(kKernelConfigLayerType, *cfg)}},
+      {"layers", {Descriptor(packer::kKernelMediaType, *kernel), Descriptor(kKernelConfigLayerType, *cfg),
+                  Descriptor(packer::kVmlinuxMediaType, *vmlinux)}},
   };
   Client client(*ref, o, /*push=*/true);
   ARROW_TRY(client.Ping());
   PushResult result;
-  const std::string* blobs[] = {&config_blob, &*kernel, &*cfg};
+  const std::string* blobs[] = {&config_blob, &*kernel, &*cfg, &*vmlinux};
   for (const std::string* blob : blobs) ARROW_TRY(client.UploadIfMissing(*blob, Sha256Digest(*blob), &result));
   auto digest = client.PutManifest(ref->tag, manifest.dump(), packer::kManifestMediaType);
   if (!digest.ok()) return digest.error();
@@ -73,18 +79,22 @@ Result<bool> FetchKernel(const std::string& repo, const std::string& key, const 
   const std::string what = client.Where() + ", kernel " + key;
   auto m = nlohmann::json::parse((*found)->raw, nullptr, /*allow_exceptions=*/false);
   if (!m.is_object() || m.value("artifactType", "") != kKernelArtifactType || !m.contains("config") ||
-      !m.contains("layers") || !m["layers"].is_array() || m["layers"].size() != 2)
-    return Err(what, ": not an Arrow kernel artifact (artifactType ", kKernelArtifactType, ", two layers)");
+      !m.contains("layers") || !m["layers"].is_array() || m["layers"].size() != 3)
+    return Err(what, ": not an Arrow kernel artifact (artifactType ", kKernelArtifactType,
+               ", three layers: bzImage, .config, vmlinux)");
   auto config = packer::oci::ParseDescriptor(m["config"], what + " config");
   auto kernel = packer::oci::ParseDescriptor(m["layers"][0], what + " kernel layer");
   auto cfg = packer::oci::ParseDescriptor(m["layers"][1], what + " .config layer");
+  auto vmlinux = packer::oci::ParseDescriptor(m["layers"][2], what + " vmlinux layer");
   if (!config.ok()) return config.error();
   if (!kernel.ok()) return kernel.error();
   if (!cfg.ok()) return cfg.error();
+  if (!vmlinux.ok()) return vmlinux.error();
   if (config->media_type != kKernelCacheConfigType || kernel->media_type != packer::kKernelMediaType ||
-      cfg->media_type != kKernelConfigLayerType)
+      cfg->media_type != kKernelConfigLayerType || vmlinux->media_type != packer::kVmlinuxMediaType)
     return Err(what, ": unexpected media types");
-  if (config->size > (1u << 20) || kernel->size > (256u << 20) || cfg->size > (16u << 20))
+  if (config->size > (1u << 20) || kernel->size > (256u << 20) || cfg->size > (16u << 20) ||
+      vmlinux->size > (256u << 20))
     return Err(what, ": a blob is larger than a kernel artifact's may be");
   auto meta_raw = client.GetBlob(config->digest, config->size);
   if (!meta_raw.ok()) return meta_raw.error();
@@ -96,6 +106,7 @@ Result<bool> FetchKernel(const std::string& repo, const std::string& key, const 
     return Err(what, ": its config_digest does not match its .config layer");
   ARROW_TRY(client.GetBlobToFile(kernel->digest, kernel->size, dir / "bzImage"));
   ARROW_TRY(client.GetBlobToFile(cfg->digest, cfg->size, dir / "config"));
+  ARROW_TRY(client.GetBlobToFile(vmlinux->digest, vmlinux->size, dir / "vmlinux.zst"));
   return true;
 }
 

@@ -5,8 +5,9 @@
 //   manifest  artifactType application/vnd.arrow.kernel-cache.v1
 //   config    application/vnd.arrow.kernel-cache.config.v1+json
 //             {"key", "version", "config_digest", "fragments"}
-//   layers    the bzImage (application/vnd.arrow.kernel.v1) and its final .config
-//             (application/vnd.arrow.kernel.config.v1)
+//   layers    the bzImage (application/vnd.arrow.kernel.v1), its final .config
+//             (application/vnd.arrow.kernel.config.v1) and the stripped vmlinux, zstd-compressed
+//             (application/vnd.arrow.kernel.v1.elf+zstd: the arrow's kernel layer, byte for byte)
 // A build with a kernel registry looks its key up there before compiling (FetchKernel); the
 // blobs are digest-verified on download, the config must name the key asked for and its
 // config_digest must be the .config's, and the builder then checks the kernel against the plan.
@@ -32,11 +33,13 @@ struct KernelMeta {
   std::vector<std::string> fragments;
 };
 
-// Publishes bzImage + config as `repo`:<key> ("host/path" without a tag).
-Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::filesystem::path& config,
-                              const KernelMeta& meta, const std::string& repo, const ClientOptions& o);
+// Publishes bzImage + config + vmlinux.zst as `repo`:<key> ("host/path" without a tag).
+Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::filesystem::path& vmlinux_zst,
+                              const std::filesystem::path& config, const KernelMeta& meta,
+                              const std::string& repo, const ClientOptions& o);
 
-// Looks `key` up in `repo`; when present, writes dir/bzImage and dir/config (digest-verified) and
+// Looks `key` up in `repo`; when present, writes dir/bzImage, dir/config and dir/vmlinux.zst
+// (digest-verified) and
 // returns true; false when the registry has no such tag. An unreachable registry or a malformed
 // or mismatching artifact is an error naming it.
 Result<bool> FetchKernel(const std::string& repo, const std::string& key, const std::filesystem::path& dir,

@@ -123,12 +123,6 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-fs::path DefaultCacheDir() {
-  if (const char* d = std::getenv("ARROW_CACHE_DIR"); d && *d) return d;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "arrow";
-  const char* home = std::getenv("HOME");
-  return fs::path(home && *home ? home : "/tmp") / ".cache" / "arrow";
-}
 
 Result<PullResult> Pull(const Reference& ref, const fs::path& out, const ClientOptions& o) {
   auto start = std::chrono::steady_clock::now();

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/file_util.h"
 #include "common/result.h"
 #include "registry/reference.h"
 
@@ -78,7 +79,6 @@ Result<RemoteImage> InspectRemote(const Reference& ref, const ClientOptions& o);
 // already assembled arrow. Returns the local .arrow path.
 Result<std::filesystem::path> ResolveImage(const std::string& arg, const ClientOptions& o);
 
-// $ARROW_CACHE_DIR, else $XDG_CACHE_HOME/arrow, else ~/.cache/arrow.
-std::filesystem::path DefaultCacheDir();
+using arrow::DefaultCacheDir;  // common/file_util.h
 
 }  // namespace arrow::registry

@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/guest_path.h"
 #include "packer/initramfs.h"
+#include "runner/kernel_layer.h"
 
 namespace arrow::runner {
 namespace {
@@ -114,9 +115,12 @@ std::vector<std::string> MergeEnv(std::vector<std::string> base,
 }
 
 Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& o) {
-  const packer::Blob* kernel = image.FindLayer(packer::kKernelMediaType);
   const packer::Blob* initrd = image.FindLayer(packer::kInitramfsMediaType);
-  if (!kernel || !initrd) return Err("the image has no kernel or no initramfs layer");
+  if (!initrd ||
+      (!image.FindLayer(packer::kKernelMediaType) && !image.FindLayer(packer::kVmlinuxMediaType)))
+    return Err("the image has no kernel or no initramfs layer");
+  auto kernel = LoadKernelLayer(image, o.kernel_cache.value_or(DefaultCacheDir() / "vmlinux"));
+  if (!kernel) return kernel.error();
   const auto& cfg = image.config_json;
   BootSpec b;
   if (const packer::Blob* root = image.FindLayer(packer::kRootfsMediaType)) {
@@ -133,7 +137,10 @@ Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& 
   }
   std::vector<GuestMount> mounts;
   ARROW_TRY(PlanVolumes(cfg, o, &b, &mounts));
-  b.kernel = kernel->data;
+  b.kernel = std::move(kernel->bytes);
+  b.kernel_file = kernel->file.string();
+  b.vmlinux = kernel->vmlinux;
+  b.pvh_note = kernel->pvh_note;
   b.initrd = initrd->data;
   b.memory = o.memory.value_or(cfg.value("/vm/memory"_json_pointer, uint64_t{128} << 20));
   b.cpus = o.cpus.value_or(cfg.value("/vm/cpus"_json_pointer, 1));

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct RunOptions {
   std::string trace_out;
   // The built-in VMM's confinement (--no-seccomp, --uid, --gid); resolv_conf is set here.
   jail::JailOptions jail;
+  // Where decompressed vmlinux layers are cached (kernel_layer.h): unset = DefaultCacheDir()
+  // + "/vmlinux"; an empty path caches nothing.
+  std::optional<std::filesystem::path> kernel_cache;
 };
 
 // A virtio-blk disk of one run: its file is open (and, for a volume, locked) in `file`.
@@ -55,7 +59,10 @@ struct DiskSpec {
 };
 
 struct BootSpec {
-  std::string kernel;
+  std::string kernel;       // bzImage or ELF vmlinux bytes
+  std::string kernel_file;  // the cached ELF vmlinux, when there is one (qemu boots it in place)
+  bool vmlinux = false;     // the kernel layer is an ELF vmlinux
+  bool pvh_note = false;    // ... with the PVH entry qemu needs
   std::string initrd;
   std::string cmdline;
   uint64_t memory = 0;

@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/file_util.h"
+#include "common/sha256.h"
 #include "packer/initramfs.h"
+#include "packer/zstd_writer.h"
+#include "runner/kernel_layer.h"
+#include "runner/testing/elf_image.h"
 
 namespace arrow::runner {
 namespace {
@@ -82,6 +87,81 @@ TEST(LaunchTest, EmptyArgsAfterDashDashClearTheRecipeArgs) {
 TEST(LaunchTest, MissingLayersAreAnError) {
   packer::ArrowImage img;
   EXPECT_EQ(PrepareBoot(img, {}).message(), "the image has no kernel or no initramfs layer");
+}
+
+// An arrow whose kernel layer is a zstd-compressed ELF vmlinux.
+packer::ArrowImage VmlinuxImage(const std::string& elf, const std::filesystem::path& tmp) {
+  auto w = packer::ZstdFileWriter::Create(tmp / "k.zst", 19, 1);
+  EXPECT_TRUE(w.ok() && w->Write(elf).ok() && w->Finish().ok());
+  auto img = FakeImage();
+  img.layers[0].media_type = packer::kVmlinuxMediaType;
+  img.layers[0].data = ReadFile(tmp / "k.zst").value();
+  img.layers[0].digest = Sha256Digest(img.layers[0].data);
+  return img;
+}
+
+TEST(LaunchTest, VmlinuxLayerIsDecompressedOnceIntoTheCache) {
+  auto tmp = TempDir::Create("arrow-launch-test");
+  ASSERT_TRUE(tmp.ok());
+  const std::string note = testing::ElfNote(std::string("Xen\0", 4), 18, std::string(4, '\0'));
+  const std::string elf = testing::MakeElf(0x1000000, {{1, 0x1000000, std::string(8192, '\x90'), 0}, {4, 0, note, 0}});
+  auto img = VmlinuxImage(elf, tmp->path());
+  const auto cache = tmp->path() / "vmlinux";
+  const auto cached = cache / (img.layers[0].digest.substr(7) + ".elf");
+
+  auto first = LoadKernelLayer(img, cache);
+  ASSERT_TRUE(first.ok()) << first.message();
+  EXPECT_TRUE(first->vmlinux);
+  EXPECT_TRUE(first->pvh_note);
+  EXPECT_FALSE(first->cache_hit);
+  EXPECT_EQ(first->bytes, elf);
+  EXPECT_EQ(first->file, cached);
+  EXPECT_EQ(ReadFile(cached).value(), elf);
+  auto second = LoadKernelLayer(img, cache);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->cache_hit);
+  EXPECT_EQ(second->bytes, elf);
+
+  // A damaged cache file is not booted: the layer is decompressed again and the file replaced.
+  ASSERT_TRUE(WriteFileAtomic(cached, elf.substr(0, 100)).ok());
+  auto repaired = LoadKernelLayer(img, cache);
+  ASSERT_TRUE(repaired.ok()) << repaired.message();
+  EXPECT_FALSE(repaired->cache_hit);
+  EXPECT_EQ(ReadFile(cached).value(), elf);
+
+  // PrepareBoot hands the ELF and its cached path to the VMMs.
+  RunOptions o;
+  o.kernel_cache = cache;
+  auto b = PrepareBoot(img, o);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_TRUE(b->vmlinux);
+  EXPECT_EQ(b->kernel, elf);
+  EXPECT_EQ(b->kernel_file, cached.string());
+  // No cache: decompressed in memory, nothing written.
+  o.kernel_cache = std::filesystem::path();
+  auto nocache = PrepareBoot(img, o);
+  ASSERT_TRUE(nocache.ok());
+  EXPECT_EQ(nocache->kernel, elf);
+  EXPECT_TRUE(nocache->kernel_file.empty());
+}
+
+TEST(LaunchTest, BadVmlinuxLayersAreRejectedNamingTheLayer) {
+  auto tmp = TempDir::Create("arrow-launch-test");
+  ASSERT_TRUE(tmp.ok());
+  RunOptions o;
+  o.kernel_cache = tmp->path() / "vmlinux";
+  // Not zstd at all.
+  auto img = FakeImage();
+  img.layers[0].media_type = packer::kVmlinuxMediaType;
+  img.layers[0].digest = Sha256Digest("KERNEL");
+  std::string m = PrepareBoot(img, o).message();
+  EXPECT_EQ(m.rfind("the kernel layer " + img.layers[0].digest + " (zstd-compressed vmlinux): ", 0), 0u) << m;
+  // zstd, but not a bootable ELF: an entry outside its segments.
+  auto bad = VmlinuxImage(testing::MakeElf(0x2000000, {{1, 0x1000000, "code", 0}}), tmp->path());
+  m = PrepareBoot(bad, o).message();
+  EXPECT_NE(m.find("is not inside a loaded segment"), std::string::npos) << m;
+  EXPECT_EQ(m.rfind("the kernel layer sha256:", 0), 0u) << m;
+  EXPECT_FALSE(std::filesystem::exists(o.kernel_cache->string() + "/" + bad.layers[0].digest.substr(7) + ".elf"));
 }
 
 }  // namespace

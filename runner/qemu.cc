@@ -56,8 +56,17 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
   if (!boot) return boot.error();
   auto tmp = TempDir::Create("arrow-run");
   if (!tmp) return tmp.error();
-  const fs::path kpath = tmp->path() / "vmlinuz", ipath = tmp->path() / "initramfs";
-  ARROW_TRY(WriteFileAtomic(kpath, boot->kernel));
+  // A vmlinux boots through its PVH note; without one qemu would refuse it with a vague error.
+  if (boot->vmlinux && !boot->pvh_note)
+    return Err("this arrow's kernel is an ELF vmlinux without a PVH entry note (CONFIG_PVH), which "
+               "qemu needs to boot it: run it with --vmm builtin, or rebuild it with CONFIG_PVH=y "
+               "or [kernel] format = \"bzimage\"");
+  fs::path kpath = tmp->path() / (boot->vmlinux ? "vmlinux" : "vmlinuz");
+  const fs::path ipath = tmp->path() / "initramfs";
+  if (!boot->kernel_file.empty())
+    kpath = boot->kernel_file;  // the decompressed vmlinux in the host cache, booted in place
+  else
+    ARROW_TRY(WriteFileAtomic(kpath, boot->kernel));
   ARROW_TRY(WriteFileAtomic(ipath, boot->initrd));
   const uint64_t memory = boot->memory;
   const int cpus = boot->cpus;

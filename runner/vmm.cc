@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runner/arch/x86_64/boot_params.h"
+#include "runner/arch/x86_64/vmlinux.h"
 #include "runner/arch/x86_64/e820.h"
 #include "runner/arch/x86_64/layout.h"
 #include "runner/arch/x86_64/mptable.h"
@@ -57,24 +58,44 @@ class SignalScope {
   HostSignals host_;
 };
 
-Status LoadLinux(GuestMemory& mem, const VmmConfig& c, const std::string& cmdline) {
-  auto k = x86::ParseBzImage(c.kernel);
-  if (!k) return k.error();
-  auto plan = x86::PlanLinuxLoad(*k, mem.low_end(), c.initrd.size(), cmdline.size());
-  if (!plan) return plan.error();
-  ARROW_TRY(mem.Write(plan->load_addr, k->protected_mode));
-  if (!c.initrd.empty()) ARROW_TRY(mem.Write(plan->initrd_addr, c.initrd));
+// A bzImage's protected-mode code goes to 1 MiB (its decompressor places the kernel); an ELF
+// vmlinux's PT_LOAD segments go to their physical addresses. Returns the 64-bit entry point.
+Result<uint64_t> LoadLinux(GuestMemory& mem, const VmmConfig& c, const std::string& cmdline) {
+  x86::LoadPlan plan;
+  std::string header;
+  if (x86::IsElf(c.kernel)) {
+    auto k = x86::ParseVmlinux(c.kernel);
+    if (!k) return k.error();
+    auto p = x86::PlanVmlinuxLoad(*k, mem.low_end(), c.initrd.size(), cmdline.size());
+    if (!p) return p.error();
+    plan = *p;
+    for (const auto& s : k->segments) {
+      ARROW_TRY(mem.Write(s.paddr, s.data));
+      ARROW_TRY(mem.Zero(s.paddr + s.data.size(), s.memsz - s.data.size()));
+    }
+    header = x86::VmlinuxSetupHeader();
+  } else {
+    auto k = x86::ParseBzImage(c.kernel);
+    if (!k) return k.error();
+    auto p = x86::PlanLinuxLoad(*k, mem.low_end(), c.initrd.size(), cmdline.size());
+    if (!p) return p.error();
+    plan = *p;
+    ARROW_TRY(mem.Write(plan.load_addr, k->protected_mode));
+    header = std::string(k->header);
+  }
+  if (!c.initrd.empty()) ARROW_TRY(mem.Write(plan.initrd_addr, c.initrd));
   ARROW_TRY(mem.Zero(layout::kCmdlineStart, layout::kCmdlineMaxSize));
   ARROW_TRY(mem.Write(layout::kCmdlineStart, cmdline));
   x86::ZeroPageInputs in;
   in.cmdline_addr = layout::kCmdlineStart;
-  in.initrd_addr = plan->initrd_addr;
+  in.initrd_addr = plan.initrd_addr;
   in.initrd_size = c.initrd.size();
   in.e820 = x86::BuildE820(mem.size());
-  auto zp = x86::BuildZeroPage(*k, in);
+  auto zp = x86::BuildZeroPage(header, in);
   if (!zp) return zp.error();
-  return mem.Write(layout::kZeroPageStart,
-                   std::string_view(reinterpret_cast<const char*>(zp->data()), zp->size()));
+  ARROW_TRY(mem.Write(layout::kZeroPageStart,
+                      std::string_view(reinterpret_cast<const char*>(zp->data()), zp->size())));
+  return plan.entry;
 }
 
 class Run {
@@ -143,10 +164,12 @@ Status Run::Setup() {
 
   uint64_t entry = 0;
   switch (c_.kind) {
-    case GuestKind::kLinux:
-      ARROW_TRY(LoadLinux(*mem_, c_, cmdline));
-      entry = layout::kHimemStart + 0x200;
+    case GuestKind::kLinux: {
+      auto e = LoadLinux(*mem_, c_, cmdline);
+      if (!e) return e.error();
+      entry = *e;
       break;
+    }
     case GuestKind::kLongMode:
       ARROW_TRY(mem_->Write(layout::kHimemStart, c_.code));
       entry = layout::kHimemStart;
@@ -519,8 +542,13 @@ Status CheckVmmConfig(const VmmConfig& config) {
     return Err("vmm: ", std::to_string(config.cpus), " vCPUs requested; 1 to ",
                std::to_string(x86::kMaxCpus), " are supported");
   if (config.kind == GuestKind::kLinux) {  // a bad image is reported as such, before touching KVM
-    auto k = x86::ParseBzImage(config.kernel);
-    if (!k) return k.error();
+    if (x86::IsElf(config.kernel)) {
+      auto k = x86::ParseVmlinux(config.kernel);
+      if (!k) return k.error();
+    } else {
+      auto k = x86::ParseBzImage(config.kernel);
+      if (!k) return k.error();
+    }
   }
   return Ok{};
 }

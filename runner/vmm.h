@@ -29,7 +29,7 @@ struct VmmConfig {
   uint64_t memory = 128ull << 20;
   int cpus = 1;
   GuestKind kind = GuestKind::kLinux;
-  std::string_view kernel;  // bzImage bytes (kLinux)
+  std::string_view kernel;  // bzImage or ELF vmlinux bytes (kLinux; told apart by the ELF magic)
   std::string_view initrd;  // initramfs bytes, may be empty; several archives may be concatenated
   std::string cmdline;
   std::string_view code;                 // raw guest code (kRealMode at 0x1000, kLongMode at 1 MiB)

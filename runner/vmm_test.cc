@@ -14,6 +14,7 @@
 
 #include "runner/arch/x86_64/layout.h"
 #include "runner/testing/assemble.h"
+#include "runner/testing/elf_image.h"
 
 namespace arrow::runner {
 namespace {
@@ -286,6 +287,74 @@ TEST_F(VmmTest, CtrlAXQuits) {
   Guest g = RunWithTty(kEcho, "abc\x01x");
   EXPECT_EQ(g.result.outcome, Outcome::kInterrupted) << g.result.message;
   EXPECT_EQ(g.result.message, "quit with Ctrl-A x");
+}
+
+// An ELF vmlinux's way in: segments at their physical addresses, entry in 64-bit mode with %rsi
+// at a zero page that has the synthetic setup header, the command line and the segment data.
+constexpr char kVmlinuxEntry[] = R"(
+.code64
+  mov $0xf4, %dx
+  mov $1, %al
+  cmp $0x7000, %rsi
+  jne 9f
+  mov $2, %al
+  cmpl $0x53726448, 0x202(%rsi)
+  jne 9f
+  mov $3, %al
+  mov 0x228(%rsi), %ebx
+  cmpl $0x696c6d76, (%rbx)  # "vmli"
+  jne 9f
+  mov $4, %al
+  mov $0x1200000, %ebx
+  movabs $0x464c45574f525241, %rcx
+  cmp %rcx, (%rbx)
+  jne 9f
+  mov $0x3f8, %dx
+  lea msg(%rip), %rsi
+  mov $len, %ecx
+  cld
+  rep outsb
+  mov $0xf4, %dx
+  mov $42, %al
+9:
+  out %al, %dx
+1: jmp 1b
+msg: .ascii "vmlinux entry\n"
+len = . - msg
+)";
+
+TEST_F(VmmTest, BootsAnElfVmlinuxAtItsPhysicalAddresses) {
+  constexpr uint64_t k16M = 0x1000000;
+  auto code = testing::Assemble(kVmlinuxEntry, k16M);
+  ASSERT_TRUE(code.ok()) << code.message();
+  const std::string elf = testing::MakeElf(
+      k16M, {{1, k16M, *code, 0}, {1, 0x1200000, "ARROWELF", 0x3000}});
+  VmmConfig c;
+  c.kind = GuestKind::kLinux;
+  c.kernel = elf;
+  c.cmdline = "vmlinux test";
+  c.memory = 64ull << 20;
+  c.timeout = 5s;
+  c.console_input = false;
+  std::string console;
+  c.console_out = [&](std::string_view s) { console.append(s); };
+  auto r = RunVmm(c);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->outcome, Outcome::kExited) << r->message;
+  EXPECT_EQ(r->status, 42) << "the check that failed: 1 rsi, 2 HdrS, 3 cmdline, 4 segment data";
+  EXPECT_EQ(console, "vmlinux entry\n");
+
+  // A hostile ELF is refused before anything runs, naming what is wrong.
+  const std::string low = testing::MakeElf(0x7000, {{1, 0x7000, *code, 0}});
+  c.kernel = low;
+  auto bad = RunVmm(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("below 1 MiB"), std::string::npos) << bad.message();
+  c.memory = 16ull << 20;  // the kernel's segments end above RAM
+  c.kernel = elf;
+  auto small = RunVmm(c);
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.message().find("give the guest more memory"), std::string::npos) << small.message();
 }
 
 TEST_F(VmmTest, RejectsNonKernel) {

@@ -110,8 +110,13 @@ Result<LoadPlan> PlanLinuxLoad(const BzImage& k, uint64_t low_end, uint64_t init
 }
 
 Result<ZeroPage> BuildZeroPage(const BzImage& k, const ZeroPageInputs& in) {
+  return BuildZeroPage(k.header, in);
+}
+
+Result<ZeroPage> BuildZeroPage(std::string_view header, const ZeroPageInputs& in) {
   ZeroPage zp{};  // zeroed: a non-zero sentinel at 0x1ef makes the kernel wipe fields
-  std::copy(k.header.begin(), k.header.end(), zp.begin() + bp::kSetupSects);
+  if (header.size() > zp.size() - bp::kSetupSects) return Err("zero page: setup header too long");
+  std::copy(header.begin(), header.end(), zp.begin() + bp::kSetupSects);
   PutField(zp, bp::kTypeOfLoader, 1, 0xff);  // "undefined loader"; 0 => initrd ignored
   PutField(zp, bp::kCmdLinePtr, 4, in.cmdline_addr);
   PutField(zp, bp::kExtCmdLinePtr, 4, in.cmdline_addr >> 32);

@@ -72,6 +72,8 @@ struct ZeroPageInputs {
 };
 
 Result<ZeroPage> BuildZeroPage(const BzImage& k, const ZeroPageInputs& in);
+// The same from raw setup-header bytes (starting at 0x1f1), for a kernel without a bzImage.
+Result<ZeroPage> BuildZeroPage(std::string_view setup_header, const ZeroPageInputs& in);
 
 // Little-endian field access on the zero page (also used by tests).
 uint64_t GetField(const ZeroPage& zp, size_t off, size_t width);

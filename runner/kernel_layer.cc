@@ -1,0 +1,56 @@
+// Kernel layers to bootable kernels, with the decompressed-vmlinux cache; see kernel_layer.h.
+#include "runner/kernel_layer.h"
+
+#include <system_error>
+
+#include "common/file_util.h"
+#include "packer/zstd_writer.h"
+#include "runner/arch/x86_64/vmlinux.h"
+
+namespace arrow::runner {
+namespace fs = std::filesystem;
+
+Result<BootKernel> LoadKernelLayer(const packer::ArrowImage& image, const fs::path& cache_dir) {
+  BootKernel k;
+  if (const packer::Blob* bz = image.FindLayer(packer::kKernelMediaType)) {
+    k.bytes = bz->data;
+    return k;
+  }
+  const packer::Blob* layer = image.FindLayer(packer::kVmlinuxMediaType);
+  if (!layer) return Err("the image has no kernel layer");
+  k.vmlinux = true;
+  const std::string what = "the kernel layer " + layer->digest;
+  fs::path cached;
+  if (!cache_dir.empty() && layer->digest.starts_with("sha256:"))
+    cached = cache_dir / (layer->digest.substr(7) + ".elf");
+  if (!cached.empty()) {
+    std::error_code ec;
+    if (fs::is_regular_file(cached, ec)) {
+      auto bytes = ReadFile(cached);
+      if (bytes.ok()) {
+        if (auto v = x86::ParseVmlinux(*bytes); v.ok()) {
+          k.bytes = std::move(*bytes);
+          k.pvh_note = v->pvh_note;
+          k.file = cached;
+          k.cache_hit = true;
+          return k;
+        }
+      }
+    }
+  }
+  auto elf = packer::ZstdDecompress(layer->data, kMaxVmlinuxBytes);
+  if (!elf.ok()) return Err(what, " (zstd-compressed vmlinux): ", elf.message());
+  auto v = x86::ParseVmlinux(*elf);
+  if (!v.ok()) return Err(what, ": ", v.message());
+  k.pvh_note = v->pvh_note;
+  k.bytes = std::move(*elf);
+  if (!cached.empty()) {
+    // A cache that cannot be written (read-only, full) costs the next run a decompression only.
+    std::error_code ec;
+    fs::create_directories(cache_dir, ec);
+    if (!ec && WriteFileAtomic(cached, k.bytes).ok()) k.file = cached;
+  }
+  return k;
+}
+
+}  // namespace arrow::runner
