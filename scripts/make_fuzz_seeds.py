@@ -70,6 +70,28 @@ def elf():
     img[off_dyn:off_dyn + len(dyn)] = dyn
     img[off_note:off_note + len(note)] = note
     put("builder/fuzz/corpus/elf", "shared_object_with_dlopen_note", bytes(img))
+    put("builder/fuzz/corpus/elf", "vmlinux_like", vmlinux())
+
+
+def vmlinux():
+    """The shape of a stripped vmlinux for the VMM's loader: ET_EXEC at 16 MiB, text, data with a
+    zero-filled tail, a per-cpu segment linked at 0, and a PT_NOTE with the PVH (Xen PHYS32_ENTRY)
+    note."""
+    note = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x1000000)
+    segs = [(1, 0x1000000, b"\x90" * 0x1f0 + b"\xf4" * 0x10, 0x200),  # (type, paddr, data, memsz)
+            (1, 0x1200000, b"d" * 0x40, 0x1000),
+            (1, 0x1201000, b"p" * 0x20, 0x20),
+            (4, 0x10001f0, note, len(note))]
+    phoff = 64
+    off = phoff + 56 * len(segs)
+    eh = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
+    eh += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, phoff, 0, 0, 64, 56, len(segs), 64, 0, 0)
+    ph, body = b"", b""
+    for t, pa, data, memsz in segs:
+        vaddr = 0 if pa == 0x1201000 else pa + 0xffffffff80000000
+        ph += struct.pack("<IIQQQQQQ", t, 7, off + len(body), vaddr, pa, len(data), memsz, 0x1000)
+        body += data
+    return eh + ph + body
 
 
 def ldcache(tmp):
