@@ -466,6 +466,15 @@ Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kerne
         ARROW_TRY(take(p, dir / (owner + ".lock")));
     }
   }
+  // The runner's decompressed vmlinux layers go with the kernels: they are remade on the next
+  // run (one already booting keeps its open file).
+  const fs::path vmlinux = env.cache_dir / "vmlinux";
+  if (built_kernels && fs::is_directory(vmlinux, ec)) {
+    const uint64_t bytes = TreeBytes(vmlinux);
+    ARROW_TRY(RemoveTree(vmlinux));
+    r.bytes += bytes;
+    r.removed.push_back(vmlinux.string());
+  }
   return r;
 }
 

@@ -97,7 +97,7 @@ struct PruneResult {
 };
 // Frees the cache's disk: the unpacked source trees (1.5 GB for linux-source-6.1; the next
 // cold build unpacks again) and leftovers of interrupted builds, plus, with `built_kernels`,
-// every built kernel. What a running build holds is skipped and listed as busy.
+// every built kernel and the runner's decompressed vmlinux layers (<cache>/vmlinux/). What a running build holds is skipped and listed as busy.
 Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kernels);
 
 // Every complete entry in the cache, oldest first.

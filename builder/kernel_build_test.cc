@@ -285,8 +285,14 @@ TEST_F(KernelCache, PruneFreesSourcesAndLeftoversButNotWhatABuildUses) {
   for (int i = 0; i < 500 && Builds() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(Builds(), 2);
+  fs::create_directories(env_.cache_dir / "vmlinux");
+  Write(env_.cache_dir / "vmlinux" / "00.elf", "a decompressed kernel layer");
   r = PruneKernelCache(env_, true);
   ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_FALSE(fs::exists(env_.cache_dir / "vmlinux"));
+  ASSERT_EQ(r->removed.size(), 2u);
+  EXPECT_EQ(r->removed[1], (env_.cache_dir / "vmlinux").string());
+  r->removed.pop_back();
   ASSERT_EQ(r->busy.size(), 2u);
   EXPECT_EQ(r->busy[0], tree.string());
   EXPECT_NE(r->busy[1].find("/.tmp-" + Key(spec_) + "-"), std::string::npos) << r->busy[1];

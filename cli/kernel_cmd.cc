@@ -136,7 +136,7 @@ void AddKernel(CLI::App& app, std::function<int()>* selected) {
   auto all = std::make_shared<bool>(false);
   CLI::App* prune = kernel->add_subcommand(
       "prune", "Free the kernel cache's disk: unpacked sources and interrupted builds");
-  prune->add_flag("--all", *all, "Also remove every built kernel (rebuilt on next use)");
+  prune->add_flag("--all", *all, "Also remove every built kernel and the decompressed vmlinux layers (remade on next use)");
   prune->callback([all, selected] {
     *selected = [all]() -> int {
       auto env = builder::KernelBuildEnv::FromEnvironment();
