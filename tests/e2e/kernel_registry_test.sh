@@ -21,6 +21,9 @@ KEY=$("$ARROW" kernel path 2>/dev/null | sed -n 's|.*/kernels/\([0-9a-f]\{32\}\)
 expect_contains "kernel push: tagged with the cache key" push.out "$REPO:$KEY"
 curl -s "http://127.0.0.1:$PORT/v2/arrow/kernels/manifests/$KEY" -H 'Accept: application/vnd.oci.image.manifest.v1+json' > manifest.json
 expect_eq "the artifact's type" "application/vnd.arrow.kernel-cache.v1" "$(python3 -c 'import json; print(json.load(open("manifest.json"))["artifactType"])')"
+expect_eq "the artifact's layers: bzImage, .config, vmlinux" \
+  "application/vnd.arrow.kernel.v1 application/vnd.arrow.kernel.config.v1 application/vnd.arrow.kernel.v1.elf+zstd" \
+  "$(python3 -c 'import json; print(" ".join(l["mediaType"] for l in json.load(open("manifest.json"))["layers"]))')"
 
 # A cold CI runner: empty cache, the registry named in the environment.
 run_capture local.out "$ARROW_BUILD" "$HELLO" -o local.arrow
@@ -31,6 +34,8 @@ expect_contains "cold build: pulled the kernel" cold.out "[kernel] pulled kernel
 if grep -q "\[kernel\] building" cold.out; then fail "cold build compiled a kernel"; else pass "cold build: no compile"; fi
 if cmp -s local.arrow cold.arrow; then pass "cold build: the same .arrow bytes as the local build"; else fail "the arrows differ"; fi
 expect_eq "the pulled kernel is a normal cache entry" yes "$([ -s "$TMP/cold/kernels/$KEY/meta.json" ] && echo yes)"
+if cmp -s "$TMP/cold/kernels/$KEY/vmlinux.zst" "$(dirname "$("$ARROW" kernel path)")/vmlinux.zst"; then
+  pass "the pulled vmlinux.zst is the published one"; else fail "the pulled vmlinux.zst differs"; fi
 ARROW_CACHE_DIR="$TMP/cold" run_capture again.out "$ARROW_BUILD" "$HELLO" -o again.arrow
 if grep -q "\[kernel\]" again.out; then fail "second build went to the registry again"; else pass "second build: a cache hit"; fi
 
