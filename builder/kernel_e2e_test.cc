@@ -133,6 +133,21 @@ TEST(KernelE2E, MicrovmKernelBuildsAndBootsUnderQemu) {
   ASSERT_TRUE(rc.ok()) << rc.message();
   EXPECT_EQ(*rc, 7) << out;  // (3 << 1) | 1
   EXPECT_NE(out.find("ARROW-KERNEL-E2E uptime"), std::string::npos) << out;
+
+  // The same kernel's stripped vmlinux boots on qemu's microvm through its PVH note.
+  ASSERT_FALSE(k->vmlinux_zst.empty());
+  auto unz = CaptureCommand({"zstd", "-d", "-q", "-f", k->vmlinux_zst.string(), "-o", (d / "vmlinux").string()});
+  ASSERT_TRUE(unz.ok()) << unz.message();
+  out.clear();
+  rc = RunCommand({"timeout", "120", "qemu-system-x86_64", "-accel", "tcg", "-M", "microvm,acpi=off",
+                   "-m", "128", "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
+                   "-no-reboot", "-kernel", (d / "vmlinux").string(), "-initrd", (d / "initrd").string(),
+                   "-append", "console=ttyS0 quiet panic=-1 reboot=t",
+                   "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"},
+                  o);
+  ASSERT_TRUE(rc.ok()) << rc.message();
+  EXPECT_EQ(*rc, 7) << out;
+  EXPECT_NE(out.find("ARROW-KERNEL-E2E uptime"), std::string::npos) << out;
 }
 
 }  // namespace
