@@ -17,7 +17,7 @@ printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdir
   "$T/storage" "$PORT" > "$T/config.yml"
 docker-registry serve "$T/config.yml" > "$T/registry.log" 2>&1 &
 REG=$!
-trap 'kill $REG 2>/dev/null; wait $REG 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $REG 2>/dev/null; wait $REG 2>/dev/null || true; rm -rf "$T"' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" && break; sleep 0.1; done
 REPO="127.0.0.1:$PORT/arrow/kernels"
 secs() { python3 -c 'import sys,time; print("%.2f" % (time.time() - float(sys.argv[1])))' "$1"; }
