@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the example hello and the ready recipes (sqlite3, python3, curl, perl) and boots each
-# under qemu TCG: the app prints what it should and its exit status comes back as arrow-run's.
+# under qemu TCG (their kernel is the default vmlinux layer, booted through its PVH note): the
+# app prints what it should and its exit status comes back as arrow-run's.
 # Also: an app exiting 3 gives 3, a timeout gives 124.
 source "$(dirname "$0")/lib.sh"
 
@@ -35,6 +36,12 @@ for r in sqlite3 python3 curl perl; do
   run_capture "$TMP/$r.build" "$ARROW_BUILD" "$SOURCE_DIR/recipes/$r.recipe" -o "$TMP/$r.arrow"
   expect_eq "$r: build" 0 "$status"
   [ "$status" -eq 0 ] || sed 's/^/    | /' "$TMP/$r.build" | tail -n 20
+done
+
+# Every default arrow carries its kernel as the ELF vmlinux layer (no decompression at boot).
+for a in hello sqlite3 python3; do
+  expect_eq "$a: kernel layer is the vmlinux" "application/vnd.arrow.kernel.v1.elf+zstd" \
+    "$("$ARROW" inspect --json "$TMP/$a.arrow" | python3 -c 'import json,sys; print([l["mediaType"] for l in json.load(sys.stdin)["layers"] if ".kernel." in l["mediaType"]][0])')"
 done
 
 start_boot hello "$TMP/hello.arrow"
