@@ -1,6 +1,7 @@
 // Kernel layers to bootable kernels, with the decompressed-vmlinux cache; see kernel_layer.h.
 #include "runner/kernel_layer.h"
 
+#include <optional>
 #include <system_error>
 
 #include "common/file_util.h"
@@ -9,6 +10,27 @@
 
 namespace arrow::runner {
 namespace fs = std::filesystem;
+
+namespace {
+
+// The cached ELF at `path` when it is there and still parses; nullopt otherwise.
+std::optional<BootKernel> ReadCached(const fs::path& path) {
+  std::error_code ec;
+  if (path.empty() || !fs::is_regular_file(path, ec)) return std::nullopt;
+  auto bytes = ReadFile(path);
+  if (!bytes.ok()) return std::nullopt;
+  auto v = x86::ParseVmlinux(*bytes);
+  if (!v.ok()) return std::nullopt;
+  BootKernel k;
+  k.vmlinux = true;
+  k.pvh_note = v->pvh_note;
+  k.bytes = std::move(*bytes);
+  k.file = path;
+  k.cache_hit = true;
+  return k;
+}
+
+}  // namespace
 
 Result<BootKernel> LoadKernelLayer(const packer::ArrowImage& image, const fs::path& cache_dir) {
   BootKernel k;
@@ -23,21 +45,7 @@ Result<BootKernel> LoadKernelLayer(const packer::ArrowImage& image, const fs::pa
   fs::path cached;
   if (!cache_dir.empty() && layer->digest.starts_with("sha256:"))
     cached = cache_dir / (layer->digest.substr(7) + ".elf");
-  if (!cached.empty()) {
-    std::error_code ec;
-    if (fs::is_regular_file(cached, ec)) {
-      auto bytes = ReadFile(cached);
-      if (bytes.ok()) {
-        if (auto v = x86::ParseVmlinux(*bytes); v.ok()) {
-          k.bytes = std::move(*bytes);
-          k.pvh_note = v->pvh_note;
-          k.file = cached;
-          k.cache_hit = true;
-          return k;
-        }
-      }
-    }
-  }
+  if (auto hit = ReadCached(cached)) return std::move(*hit);
   auto elf = packer::ZstdDecompress(layer->data, kMaxVmlinuxBytes);
   if (!elf.ok()) return Err(what, " (zstd-compressed vmlinux): ", elf.message());
   auto v = x86::ParseVmlinux(*elf);

@@ -116,9 +116,7 @@ std::vector<std::string> MergeEnv(std::vector<std::string> base,
 
 Result<BootSpec> PrepareBoot(const packer::ArrowImage& image, const RunOptions& o) {
   const packer::Blob* initrd = image.FindLayer(packer::kInitramfsMediaType);
-  if (!initrd ||
-      (!image.FindLayer(packer::kKernelMediaType) && !image.FindLayer(packer::kVmlinuxMediaType)))
-    return Err("the image has no kernel or no initramfs layer");
+  if (!initrd) return Err("the image has no kernel or no initramfs layer");
   auto kernel = LoadKernelLayer(image, o.kernel_cache.value_or(DefaultCacheDir() / "vmlinux"));
   if (!kernel) return kernel.error();
   const auto& cfg = image.config_json;

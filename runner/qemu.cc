@@ -61,12 +61,11 @@ Result<RunResult> RunWithQemu(const packer::ArrowImage& image, const RunOptions&
     return Err("this arrow's kernel is an ELF vmlinux without a PVH entry note (CONFIG_PVH), which "
                "qemu needs to boot it: run it with --vmm builtin, or rebuild it with CONFIG_PVH=y "
                "or [kernel] format = \"bzimage\"");
-  fs::path kpath = tmp->path() / (boot->vmlinux ? "vmlinux" : "vmlinuz");
+  // The decompressed vmlinux in the host cache is booted in place; any other kernel is written out.
+  const bool cached = !boot->kernel_file.empty();
+  const fs::path kpath = cached ? fs::path(boot->kernel_file) : tmp->path() / (boot->vmlinux ? "vmlinux" : "vmlinuz");
   const fs::path ipath = tmp->path() / "initramfs";
-  if (!boot->kernel_file.empty())
-    kpath = boot->kernel_file;  // the decompressed vmlinux in the host cache, booted in place
-  else
-    ARROW_TRY(WriteFileAtomic(kpath, boot->kernel));
+  if (!cached) ARROW_TRY(WriteFileAtomic(kpath, boot->kernel));
   ARROW_TRY(WriteFileAtomic(ipath, boot->initrd));
   const uint64_t memory = boot->memory;
   const int cpus = boot->cpus;
