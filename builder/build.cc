@@ -309,6 +309,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   ko.format = o.kernel_format;
   ko.progress = o.progress;
   ko.needs_block = erofs;
+  if (auto who = closure.Ipv4User()) ko.ipv4_user = *who;
   ko.trace = o.trace_image;  // a trace image's kernel also has fanotify
   ko.kernel_fetch = o.kernel_fetch;
   ko.kernel_compiled = o.kernel_compiled;
@@ -444,6 +445,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
   report.kernel_format = vmlinux ? "vmlinux" : "bzimage";
   report.kernel_version = kernel->version;
   report.kernel_origin = kernel->origin;
+  report.kernel_added = kernel->added;
   std::string cmdline = kDefaultCmdline;
   if (!r.kernel.cmdline.empty()) cmdline += " " + r.kernel.cmdline;
   auto opt_bool = [](const std::optional<bool>& b) {
@@ -480,6 +482,7 @@ Result<BuildReport> BuildArrow(const Recipe& r, const BuildOptions& o) {
          }()},
         {"features", kernel->features},
         {"virtio_net", opt_bool(kernel->virtio_net)},
+        {"inet", opt_bool(kernel->inet)},
         {"virtio_blk", opt_bool(kernel->virtio_blk)},
         {"cmdline", cmdline}}},
       // A trace image holds every candidate in RAM: the unpacked files and, while the kernel

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,6 +66,8 @@ struct BuildReport {
   uint64_t arrow_bytes = 0;
   std::string kernel_version;
   std::string kernel_origin;      // "tuned: microvm" or "image: /boot/vmlinuz-..."
+  // Features arrow-build added to the tuned kernel, with why ({"inet", "/usr/bin/x imports socket"}).
+  std::vector<std::pair<std::string, std::string>> kernel_added;
   std::string manifest_digest;
   std::vector<std::string> warnings;  // problems that did not fail the build
   std::optional<TraceMerge> trace;    // a traced build: what the trace contributed

@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -389,6 +390,24 @@ struct Closure::Impl {
     }
     return std::nullopt;
   }
+
+  // The first ELF file of the closure that may open an IPv4 socket, described as
+  // "<path> imports socket" (or why it cannot be told); nullopt when none may.
+  std::optional<std::string> Ipv4User() {
+    for (const auto& [path, n] : nodes) {
+      if (n.kind != NodeKind::kFile || !IsElfFile(n.source)) continue;
+      std::optional<Result<ElfInfo>> mapped;
+      const Result<ElfInfo>& info = NodeInfo(n, &mapped);
+      if (!info) return path + " is an ELF file that cannot be read";
+      if (info->type != 2 /* ET_EXEC */ && info->type != 3 /* ET_DYN */) continue;  // objects, cores
+      // A static program makes its system calls itself: nothing says it never opens a socket.
+      if (!info->has_dynamic) return path + " is statically linked";
+      if (!info->imports_known) return path + " has no readable symbol table";
+      if (std::binary_search(info->imports.begin(), info->imports.end(), "socket"))
+        return path + " imports socket";
+    }
+    return std::nullopt;
+  }
 };
 
 Closure::Closure(ClosureOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -460,6 +479,8 @@ Status Closure::Finish() {
   for (const auto& p : impl_->problems) msg += (msg.empty() ? "" : "\n") + p;
   return Err(msg);
 }
+
+std::optional<std::string> Closure::Ipv4User() { return impl_->Ipv4User(); }
 
 const std::map<std::string, Node>& Closure::nodes() const {
   return impl_->nodes;

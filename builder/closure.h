@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,11 @@ class Closure {
   // Problems that do not fail the build (a script inside an include tree whose interpreter is
   // missing, as it is in the build root itself).
   const std::vector<std::string>& warnings() const;
+
+  // Whether the packed programs may use IPv4 (the tuned kernel's `inet` fragment): the first
+  // ELF file that imports socket(3), is statically linked or has no readable symbol table,
+  // described as "<path> imports socket"; nullopt when none does. After Finish().
+  std::optional<std::string> Ipv4User();
 
   // All nodes by guest path (parents of files are implied, not listed unless added).
   const std::map<std::string, Node>& nodes() const;

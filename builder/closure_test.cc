@@ -207,6 +207,34 @@ TEST_F(ClosureTest, LibgccAutoFollowsImports) {
   }
 }
 
+// Whether the tuned kernel needs IPv4: some packed ELF imports socket (itself or in a library it
+// loads), or is static and so may make the call itself. libc defines socket: it never counts.
+TEST_F(ClosureTest, Ipv4UserFollowsSocketImports) {
+  Cc("plain", "#include <stdio.h>\nint main(void){return puts(\"hi\");}", "");
+  Cc("lib/libnet.so", "#include <sys/socket.h>\nint net(void){return socket(AF_INET, SOCK_DGRAM, 0);}",
+     "-shared -fPIC");
+  Cc("vianet", "int net(void); int main(void){return net();}", "-L$D/lib -lnet -Wl,-rpath,$D/lib");
+  Cc("unix", "#include <sys/socket.h>\nint main(void){int v[2]; return socketpair(AF_UNIX, SOCK_STREAM, 0, v);}", "");
+  Cc("static", "int main(void){return 0;}", "-static");
+  auto user = [&](const std::string& exe) {
+    Closure c({});
+    c.AddEntrypoint(d_ + "/" + exe, "entrypoint");
+    EXPECT_TRUE(c.Finish().ok()) << exe;
+    return c.Ipv4User();
+  };
+  EXPECT_EQ(user("plain"), std::nullopt);
+  EXPECT_EQ(user("unix"), std::nullopt);  // socketpair: AF_UNIX only, no IPv4 needed
+  EXPECT_EQ(user("vianet"), d_ + "/lib/libnet.so imports socket");
+  EXPECT_EQ(user("static"), d_ + "/static is statically linked");
+  {
+    Closure c({});  // any packed program counts, not only the entrypoint
+    c.AddEntrypoint(d_ + "/plain", "entrypoint");
+    c.Add(d_ + "/vianet", "[files]");
+    ASSERT_TRUE(c.Finish().ok());
+    EXPECT_EQ(c.Ipv4User(), d_ + "/lib/libnet.so imports socket");
+  }
+}
+
 // A [files] mapping: the host file is traced with $ORIGIN taken from its guest path.
 TEST_F(ClosureTest, MappedFileResolvesInTheRoot) {
   Lib("r/app/lib/libdeep.so", "deep");

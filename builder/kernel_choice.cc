@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "builder/kernel_build.h"
+#include "builder/kernel_config.h"
 #include "builder/kernel_image.h"
 #include "builder/kernel_modules.h"
 #include "common/file_util.h"
@@ -40,6 +41,26 @@ Status AddModules(const Recipe& r, const KernelChoiceOptions& o, const fs::path&
 
 }  // namespace
 
+std::vector<std::string> TunedKernelFeatures(
+    const Recipe& r, const KernelChoiceOptions& o,
+    const std::function<bool(const std::vector<std::string>&)>& requests_ipv4,
+    std::vector<std::pair<std::string, std::string>>* added) {
+  std::vector<std::string> features = r.kernel.features;
+  auto has = [&](std::string_view f) { return std::find(features.begin(), features.end(), f) != features.end(); };
+  auto add = [&](std::string f, std::string why) {
+    features.push_back(f);
+    added->emplace_back(std::move(f), std::move(why));
+  };
+  if (!r.app.ports.empty() && !has("net")) add("net", "the recipe publishes ports");  // a server needs its NIC
+  // IPv4 (over lo) for programs that can open a socket, unless a fragment has it (`net` does).
+  if (!o.ipv4_user.empty() && !has("inet") && !requests_ipv4(features)) add("inet", o.ipv4_user);
+  // Volumes and the EROFS root are virtio-blk disks.
+  if (!r.app.volumes.empty() && !has("block")) add("block", "the recipe declares volumes");
+  if (o.needs_block && !has("block")) add("block", "the root is an EROFS layer");
+  if (o.trace && !has("trace")) add("trace", "a trace image watches file accesses with fanotify");
+  return features;
+}
+
 Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
                                   const fs::path& scratch) {
   ChosenKernel k;
@@ -51,22 +72,28 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
   } else {
     KernelSpec spec;
     if (!r.kernel.config.empty()) spec.config = r.kernel.config;
-    std::vector<std::string> features = r.kernel.features;
-    if (!r.app.ports.empty() && std::find(features.begin(), features.end(), "net") == features.end())
-      features.push_back("net");  // a server needs its NIC
-    if ((!r.app.volumes.empty() || o.needs_block) &&
-        std::find(features.begin(), features.end(), "block") == features.end())
-      features.push_back("block");  // volumes and the EROFS root are virtio-blk disks
-    if (o.trace && std::find(features.begin(), features.end(), "trace") == features.end())
-      features.push_back("trace");
-    for (const auto& f : features) {
-      // A fragment path in a recipe is relative to the recipe, like [files] map sources.
+    KernelBuildEnv env = KernelBuildEnv::FromEnvironment();
+    // A fragment path in a recipe is relative to the recipe, like [files] map sources.
+    auto fragment = [&](const std::string& f) {
       bool is_path = f.find('/') != std::string::npos || f.ends_with(".config");
-      spec.features.push_back(is_path ? RecipePath(r, f).string() : f);
-    }
+      return is_path ? RecipePath(r, f).string() : f;
+    };
+    auto requests_ipv4 = [&](const std::vector<std::string>& features) {
+      KernelConfig requested;
+      std::vector<std::string> names = {spec.config};
+      for (const auto& f : features) names.push_back(fragment(f));
+      for (const auto& n : names) {
+        auto path = ResolveKernelFragment(n, env);
+        auto cfg = path ? LoadKernelConfig(*path) : Result<KernelConfig>(path.error());
+        if (!cfg) return true;  // the build itself reports the broken fragment
+        requested.Merge(*cfg);
+      }
+      return requested.ValueOf("CONFIG_INET") == "y";
+    };
+    const std::vector<std::string> features = TunedKernelFeatures(r, o, requests_ipv4, &k.added);
+    for (const auto& f : features) spec.features.push_back(fragment(f));
     spec.source = o.source;
     spec.jobs = o.jobs;
-    KernelBuildEnv env = KernelBuildEnv::FromEnvironment();
     env.progress = o.progress;
     env.fetch = o.kernel_fetch;
     env.compiled = o.kernel_compiled;
@@ -82,6 +109,7 @@ Result<ChosenKernel> ChooseKernel(const Recipe& r, const KernelChoiceOptions& o,
     const bool mmio = cfg->find("\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y") != std::string::npos;
     k.virtio_net = mmio && cfg->find("\nCONFIG_VIRTIO_NET=y") != std::string::npos;
     k.virtio_blk = mmio && cfg->find("\nCONFIG_VIRTIO_BLK=y") != std::string::npos;
+    k.inet = cfg->find("\nCONFIG_INET=y") != std::string::npos;
     const std::string format = o.format.empty() ? r.kernel.format : o.format;
     if (format == "vmlinux") {
       if (art->vmlinux_zst.empty())

@@ -32,6 +32,8 @@ void PrintSummary(const builder::BuildOptions& o, const builder::BuildReport& r,
   if (r.rootfs_bytes) std::printf("root: EROFS layer %s\n", HumanSize(r.rootfs_bytes).c_str());
   std::printf("kernel %s (%s), %s %s\n", r.kernel_version.c_str(), r.kernel_origin.c_str(),
               r.kernel_format == "vmlinux" ? "vmlinux.zst" : "bzImage", HumanSize(r.kernel_bytes).c_str());
+  for (const auto& [feature, why] : r.kernel_added)
+    std::printf("  +%s: %s\n", feature.c_str(), why.c_str());
   std::printf("wrote %s (%s), manifest %s\n", o.output.c_str(), HumanSize(r.arrow_bytes).c_str(),
               r.manifest_digest.c_str());
 }

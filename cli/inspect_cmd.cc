@@ -55,9 +55,13 @@ int PrintText(const View& img) {
     ports += (ports.empty() ? "" : " ") + (p.is_string() ? p.get<std::string>() : p.dump());
   std::printf("ports      %s\n", ports.empty() ? "(none)" : ports.c_str());
   const auto vn = c.value("/kernel/virtio_net"_json_pointer, nlohmann::json());
-  std::printf("network    %s\n", vn.is_boolean() ? (vn.get<bool>() ? "virtio-net (kernel has the driver)"
-                                                                   : "none (kernel has no virtio-net driver)")
-                                                : "unknown (prebuilt kernel)");
+  const auto inet = c.value("/kernel/inet"_json_pointer, nlohmann::json());
+  std::printf("network    %s\n",
+              !vn.is_boolean()   ? "unknown (prebuilt kernel)"
+              : vn.get<bool>()   ? "virtio-net (kernel has the driver)"
+              : !inet.is_boolean() ? "none (kernel has no virtio-net driver)"  // an older arrow
+              : inet.get<bool>() ? "loopback only (kernel has IPv4, no virtio-net driver)"
+                                 : "none, not even loopback (kernel has no IPv4: nothing packed opens a socket)");
   std::string vols;
   for (const auto& p : c.value("volumes", nlohmann::json::array()))
     vols += (vols.empty() ? "" : " ") + (p.is_string() ? p.get<std::string>() : p.dump());

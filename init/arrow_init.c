@@ -299,11 +299,13 @@ static void low_ports_for_all(void) {
   sys_close(fd);
 }
 
-/* Apps expect 127.0.0.1 to work; the kernel leaves lo down until someone ups it. */
+/* Apps expect 127.0.0.1 to work; the kernel leaves lo down until someone ups it. A kernel
+ * without IPv4 (arrow-build found nothing packed that opens a socket) has nothing to bring up. */
 static void loopback_up(void) {
   dbg("bringing up lo", 0);
-  int s = inet_socket();
-  if (s < 0) return;
+  int s = sys_socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+  if (s == -EAFNOSUPPORT) { dbg("no IPv4 in this kernel: lo stays down", 0); return; }
+  if (s < 0) { report("socket(AF_INET)", 0, -s); return; }
   /* Normally the kernel assigns 127.0.0.1/8 when lo goes up; set it anyway. */
   if_config(s, "lo", 0x0100007f /* 127.0.0.1, network byte order */, 0x000000ff /* 255.0.0.0 */);
   sys_close(s);

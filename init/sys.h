@@ -135,6 +135,7 @@ static inline int sys_poll(struct k_pollfd *fds, unsigned long n, int timeout_ms
 #define ESRCH 3
 #define ENODEV 19
 #define EIO 5
+#define EAFNOSUPPORT 97
 
 /* ---- port I/O (needs ioperm first) ---- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
