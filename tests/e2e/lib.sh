@@ -30,6 +30,13 @@ expect_contains() {
   fi
 }
 
+# expect_not_contains WHAT FILE NEEDLE
+expect_not_contains() {
+  if ! grep -qF -- "$3" "$2"; then pass "$1"; else
+    fail "$1: '$3' in output:"; grep -F -- "$3" "$2" | sed 's/^/    | /' | head -n 5
+  fi
+}
+
 # run_capture OUTFILE CMD...: runs CMD, stdout+stderr to OUTFILE, sets $status.
 run_capture() {
   local out=$1; shift
