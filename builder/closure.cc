@@ -401,7 +401,11 @@ struct Closure::Impl {
       if (!info) return path + " is an ELF file that cannot be read";
       if (info->type != 2 /* ET_EXEC */ && info->type != 3 /* ET_DYN */) continue;  // objects, cores
       // A static program makes its system calls itself: nothing says it never opens a socket.
-      if (!info->has_dynamic) return path + " is statically linked";
+      // static-pie has a dynamic table (to relocate itself) but no interpreter; DF_1_PIE tells
+      // it from a shared library, ld.so included.
+      constexpr uint64_t kDf1Pie = 0x08000000;
+      if (!info->has_dynamic || (info->interpreter.empty() && (info->flags_1 & kDf1Pie)))
+        return path + " is statically linked";
       if (!info->imports_known) return path + " has no readable symbol table";
       if (std::binary_search(info->imports.begin(), info->imports.end(), "socket"))
         return path + " imports socket";

@@ -216,6 +216,7 @@ TEST_F(ClosureTest, Ipv4UserFollowsSocketImports) {
   Cc("vianet", "int net(void); int main(void){return net();}", "-L$D/lib -lnet -Wl,-rpath,$D/lib");
   Cc("unix", "#include <sys/socket.h>\nint main(void){int v[2]; return socketpair(AF_UNIX, SOCK_STREAM, 0, v);}", "");
   Cc("static", "int main(void){return 0;}", "-static");
+  Cc("static-pie", "int main(void){return 0;}", "-static-pie");
   auto user = [&](const std::string& exe) {
     Closure c({});
     c.AddEntrypoint(d_ + "/" + exe, "entrypoint");
@@ -226,6 +227,7 @@ TEST_F(ClosureTest, Ipv4UserFollowsSocketImports) {
   EXPECT_EQ(user("unix"), std::nullopt);  // socketpair: AF_UNIX only, no IPv4 needed
   EXPECT_EQ(user("vianet"), d_ + "/lib/libnet.so imports socket");
   EXPECT_EQ(user("static"), d_ + "/static is statically linked");
+  EXPECT_EQ(user("static-pie"), d_ + "/static-pie is statically linked");
   {
     Closure c({});  // any packed program counts, not only the entrypoint
     c.AddEntrypoint(d_ + "/plain", "entrypoint");
