@@ -50,7 +50,10 @@ expect_eq "vol: build" 0 "$status"
 run_capture vol.inspect "$ARROW" inspect vol.arrow
 expect_contains "inspect: declared volume" vol.inspect "volumes    /data"
 expect_contains "inspect: kernel has virtio-blk" vol.inspect "storage    virtio-blk (kernel has the driver)"
-expect_contains "inspect: block feature added" vol.inspect "tuned: microvm+block"
+# coreutils' id and ls load libselinux, which imports socket: the kernel gets IPv4 (inet) too.
+expect_contains "inspect: block feature added" vol.inspect "tuned: microvm+inet+block"
+expect_contains "build: why block" vol.build "+block: the recipe declares volumes"
+expect_contains "build: why inet" vol.build "+inet: /usr/lib/x86_64-linux-gnu/libselinux.so.1 imports socket"
 
 run_capture tmpfs.out "${RUN[@]}" vol.arrow -- -c 'echo uid=$(id -u); stat -f -c %T /data; stat -c owner=%u:%g /data'
 expect_eq "no -v: exit 0" 0 "$status"
