@@ -22,6 +22,7 @@
 #include "builder/kernel_image.h"
 #include "common/file_util.h"
 #include "common/sha256.h"
+#include "packer/arrow_file.h"
 #include "packer/zstd_writer.h"
 
 #ifndef ARROW_SOURCE_DIR
@@ -98,7 +99,6 @@ Status RunMake(const KernelBuildEnv& env, std::vector<std::string> args,
 
 // The stripped ELF vmlinux the bzImage compresses (`objcopy -R .comment -S vmlinux`): every
 // PT_LOAD segment and the PVH note, no symbols. It is what both VMMs boot without decompressing.
-constexpr uint64_t kMaxVmlinuxBytes = 256ull << 20;
 constexpr char kStrippedVmlinux[] = "arch/x86/boot/compressed/vmlinux.bin";
 
 // vmlinux.bin -> vmlinux.zst, the arrow's kernel layer blob: zstd level 19 with one worker, so one
@@ -251,7 +251,7 @@ Result<KernelArtifact> SealEntry(const KernelPlan& plan, const fs::path& dir, co
   if (!info.ok()) return info.error();
   auto vmlinux = ReadFile(dir / "vmlinux.zst");
   if (!vmlinux.ok()) return Err("the kernel's stripped vmlinux: ", vmlinux.message());
-  auto elf = packer::ZstdDecompress(*vmlinux, kMaxVmlinuxBytes);
+  auto elf = packer::ZstdDecompress(*vmlinux, packer::kMaxVmlinuxBytes);
   if (!elf.ok()) return Err((dir / "vmlinux.zst").string(), ": ", elf.message());
   if (!elf->starts_with("\x7f" "ELF\x02"))
     return Err((dir / "vmlinux.zst").string(), ": does not hold a 64-bit ELF vmlinux");

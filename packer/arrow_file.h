@@ -25,6 +25,9 @@ inline constexpr char kConfigMediaType[] = "application/vnd.arrow.config.v1+json
 inline constexpr char kKernelMediaType[] = "application/vnd.arrow.kernel.v1";  // a bzImage
 // A stripped ELF vmlinux, zstd-compressed (only as the blob: the VMMs boot it uncompressed).
 inline constexpr char kVmlinuxMediaType[] = "application/vnd.arrow.kernel.v1.elf+zstd";
+// The most a vmlinux layer may decompress to, for the builder that writes it and the runner that
+// reads it alike (a tuned stripped vmlinux is ~14 MB; a distro config's, ~60 MB).
+inline constexpr uint64_t kMaxVmlinuxBytes = 256ull << 20;
 inline constexpr char kInitramfsMediaType[] = "application/vnd.arrow.initramfs.v1.cpio+zstd";
 inline constexpr char kRootfsMediaType[] = "application/vnd.arrow.rootfs.v1.erofs";
 inline constexpr char kManifestMediaType[] = "application/vnd.oci.image.manifest.v1+json";

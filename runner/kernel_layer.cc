@@ -46,7 +46,7 @@ Result<BootKernel> LoadKernelLayer(const packer::ArrowImage& image, const fs::pa
   if (!cache_dir.empty() && layer->digest.starts_with("sha256:"))
     cached = cache_dir / (layer->digest.substr(7) + ".elf");
   if (auto hit = ReadCached(cached)) return std::move(*hit);
-  auto elf = packer::ZstdDecompress(layer->data, kMaxVmlinuxBytes);
+  auto elf = packer::ZstdDecompress(layer->data, packer::kMaxVmlinuxBytes);
   if (!elf.ok()) return Err(what, " (zstd-compressed vmlinux): ", elf.message());
   auto v = x86::ParseVmlinux(*elf);
   if (!v.ok()) return Err(what, ": ", v.message());

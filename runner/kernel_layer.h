@@ -25,8 +25,6 @@ struct BootKernel {
   bool cache_hit = false;      // read from the cache, not decompressed
 };
 
-inline constexpr uint64_t kMaxVmlinuxBytes = 512ull << 20;
-
 // `cache_dir` empty: decompress in memory and cache nothing (qemu then gets a temporary copy).
 Result<BootKernel> LoadKernelLayer(const packer::ArrowImage& image,
                                    const std::filesystem::path& cache_dir);
