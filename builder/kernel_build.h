@@ -54,10 +54,11 @@ struct KernelBuildEnv {
   // The make program (tests substitute a fake); empty = {"make"}.
   std::vector<std::string> make;
   // On a miss, before compiling (under the key's lock): may put the kernel's `bzImage`,
-  // `vmlinux.zst` and final `config` into `dir` (a kernel registry does) and return true. They are checked against the
-  // plan (a readable bzImage; every requested option in the config) and installed instead of
-  // compiling. false, an error, or a rejected kernel: one line says so and the kernel is
-  // compiled; a kernel cache never fails a build.
+  // `vmlinux.zst` and final `config` into `dir` (a kernel registry does) and return true. They
+  // are checked against the plan (a readable bzImage, a vmlinux.zst holding a 64-bit ELF, every
+  // requested option in the config) and installed instead of compiling. false, an error, or a
+  // rejected kernel: one line says so and the kernel is compiled; a kernel cache never fails a
+  // build.
   std::function<Result<bool>(const KernelPlan& plan, const std::filesystem::path& dir)> fetch;
   // After a kernel was compiled and cached (arrow-build --kernel-push publishes it).
   std::function<void(const KernelArtifact&)> compiled;
@@ -97,7 +98,8 @@ struct PruneResult {
 };
 // Frees the cache's disk: the unpacked source trees (1.5 GB for linux-source-6.1; the next
 // cold build unpacks again) and leftovers of interrupted builds, plus, with `built_kernels`,
-// every built kernel and the runner's decompressed vmlinux layers (<cache>/vmlinux/). What a running build holds is skipped and listed as busy.
+// every built kernel and the runner's decompressed vmlinux layers (<cache>/vmlinux/). What a
+// running build holds is skipped and listed as busy.
 Result<PruneResult> PruneKernelCache(const KernelBuildEnv& env, bool built_kernels);
 
 // Every complete entry in the cache, oldest first.

@@ -113,5 +113,4 @@ Result<std::string> ZstdDecompress(const std::string& in, uint64_t max_out) {
   return out;
 }
 
-
 }  // namespace arrow::packer

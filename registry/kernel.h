@@ -39,9 +39,8 @@ Result<PushResult> PushKernel(const std::filesystem::path& bzimage, const std::f
                               const std::string& repo, const ClientOptions& o);
 
 // Looks `key` up in `repo`; when present, writes dir/bzImage, dir/config and dir/vmlinux.zst
-// (digest-verified) and
-// returns true; false when the registry has no such tag. An unreachable registry or a malformed
-// or mismatching artifact is an error naming it.
+// (digest-verified) and returns true; false when the registry has no such tag. An unreachable
+// registry or a malformed or mismatching artifact is an error naming it.
 Result<bool> FetchKernel(const std::string& repo, const std::string& key, const std::filesystem::path& dir,
                          const ClientOptions& o);
 

@@ -9,9 +9,9 @@
 // `ClientOptions::mtime`. With the same mtime as the build (SOURCE_DATE_EPOCH or 0), a pulled
 // arrow is byte-identical to the pushed one.
 #include <chrono>
-#include <cstdlib>
 #include <map>
 
+#include "common/file_util.h"
 #include "common/sha256.h"
 #include "packer/arrow_file.h"
 #include "packer/oci.h"
@@ -122,7 +122,6 @@ double Since(std::chrono::steady_clock::time_point t) {
 }
 
 }  // namespace
-
 
 Result<PullResult> Pull(const Reference& ref, const fs::path& out, const ClientOptions& o) {
   auto start = std::chrono::steady_clock::now();

@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/file_util.h"
 #include "common/result.h"
 #include "registry/reference.h"
 
@@ -78,7 +77,5 @@ Result<RemoteImage> InspectRemote(const Reference& ref, const ClientOptions& o);
 // and pulled into the cache (<cache>/arrows/<manifest hex>.arrow), reusing cached blobs and an
 // already assembled arrow. Returns the local .arrow path.
 Result<std::filesystem::path> ResolveImage(const std::string& arg, const ClientOptions& o);
-
-using arrow::DefaultCacheDir;  // common/file_util.h
 
 }  // namespace arrow::registry

@@ -27,9 +27,11 @@ Result<GuestMemory> GuestMemory::Create(uint64_t size) {
     return Err("memory: mmap of ", std::to_string(size >> 20), " MiB: ", std::strerror(errno));
   auto* raw = static_cast<uint8_t*>(p);
   auto* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + k2M - 1) & ~(k2M - 1));
-  // SAFETY: both ranges lie inside the mapping just made and outside [base, base + size).
-  if (base > raw) munmap(raw, static_cast<size_t>(base - raw));
-  if (raw + size + k2M > base + size) munmap(base + size, static_cast<size_t>(raw + size + k2M - (base + size)));
+  // SAFETY: both ranges lie inside the mapping just made and outside [base, base + size); the
+  // head is under 2 MiB, so the tail (2 MiB less the head) is never empty.
+  const size_t head = static_cast<size_t>(base - raw);
+  if (head) munmap(raw, head);
+  munmap(base + size, k2M - head);
   // Transparent huge pages, as qemu asks for its RAM: one fault (and one nested-paging entry)
   // per 2 MiB the guest touches instead of 512. Where THP is off this is a no-op.
   (void)madvise(base, size, MADV_HUGEPAGE);
